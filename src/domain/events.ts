@@ -3,7 +3,7 @@
  * per kind and hands it to its sink synchronously, so the steady-state hot path allocates nothing:
  * a sink copies what it needs before returning.
  */
-import type { Side } from './commands.ts';
+import type { Command, Side } from './commands.ts';
 
 export const DoneReason = { Filled: 1, Expired: 2, Cancelled: 3 } as const;
 export type DoneReason = (typeof DoneReason)[keyof typeof DoneReason];
@@ -69,4 +69,15 @@ export interface LedgerSink {
   /** The order left the book for good; the sequencer forgets it as a cancel target. */
   onOrderClosed(orderId: number): void;
   onBalance(accountId: number, assetId: number, availableUnits: number, lockedUnits: number): void;
+}
+
+/**
+ * Everything that happens to one sequenced command, in order, as the gateway's read models see it:
+ * onCommand, then its matching events and balance changes, then onCommandEnd. The threaded pipeline
+ * delivers these from ring T→G on the main thread; recovery delivers them from replay.
+ */
+export interface ExecutionSink extends MatchSink {
+  onCommand(command: Readonly<Command>): void;
+  onBalance(accountId: number, assetId: number, availableUnits: number, lockedUnits: number): void;
+  onCommandEnd(command: Readonly<Command>): void;
 }

@@ -1,0 +1,583 @@
+/**
+ * The settlement ledger: the authority on balances.
+ *
+ * It sees every sequenced command before the matching engine does (`applyCommand`: deposits,
+ * withdrawals, and the lock an accepted order takes) and then the engine's events (`MatchSink`):
+ * each trade moves quote from the buyer's lock to the seller and base from the seller's lock to the
+ * buyer; each order that leaves the book releases whatever it still has locked. Every amount that
+ * becomes available is reported to the sink as a credit, which flows back to the sequencer's
+ * spendable view.
+ *
+ * Per order it keeps the reservation it holds, so that locked funds always equal what open orders
+ * reserve, a resting limit buy locks exactly ceil(limit × remaining), and a resting sell exactly its
+ * remaining base. Pure: no I/O, no clock, no threads; the order table is preallocated.
+ */
+import { assert } from '../domain/assert.ts';
+import type { Command } from '../domain/commands.ts';
+import { ACCOUNT_ID_MAX, CommandType, OrderType, Side, reservationUnits, reservedAssetId, restingBuyReservation } from '../domain/commands.ts';
+import type { CancelRejectEvent, LedgerSink, LevelEvent, MatchSink, OrderDoneEvent, TradeEvent } from '../domain/events.ts';
+import { DoneReason } from '../domain/events.ts';
+import { UNITS_MAX } from '../domain/fixed_point.ts';
+import type { CoreLimits } from '../domain/limits.ts';
+import { validateCoreLimits } from '../domain/limits.ts';
+import type { Market, MarketSet } from '../domain/markets.ts';
+import { notionalFloor } from '../domain/markets.ts';
+
+/** One open order's reservation, as exported. */
+export interface LedgerOrderState {
+  orderId: number;
+  accountId: number;
+  marketId: number;
+  side: Side;
+  isMarket: boolean;
+  /** The limit price; 0 for a market order. */
+  priceTicks: number;
+  /** Unfilled steps; a market buy, which spends quote rather than buying steps, keeps 0. */
+  remainingSteps: number;
+  reservedUnits: number;
+}
+
+/** A plain, JSON-able copy of the ledger's state, for snapshots. */
+export interface LedgerState {
+  /** The seq of the last command applied (0 before the first). */
+  lastSeq: number;
+  /** Per asset id: Σ deposits − Σ withdrawals. */
+  supplyUnits: number[];
+  /** In the order the accounts were created; the arrays are indexed by asset id. */
+  accounts: { accountId: number; availableUnits: number[]; lockedUnits: number[] }[];
+  /** Open orders in placement (seq) order. */
+  orders: LedgerOrderState[];
+}
+
+export class Ledger implements MatchSink {
+  private readonly markets: readonly Market[];
+  private readonly assetCount: number;
+  private readonly limits: Readonly<CoreLimits>;
+  private readonly sink: LedgerSink;
+
+  private lastSeqValue = 0;
+  private readonly supplyUnits: Float64Array;
+
+  private readonly accountIndexById = new Map<number, number>();
+  private readonly accountIds: Uint32Array;
+  private accountCountValue = 0;
+  /** available[index × assetCount + assetId], locked likewise. */
+  private readonly available: Float64Array;
+  private readonly locked: Float64Array;
+
+  // The order reservation table: struct of arrays, one slot per open order, a stack of free slots.
+  private readonly slotByOrderId = new Map<number, number>();
+  private readonly orderIds: Float64Array;
+  private readonly orderAccountIndexes: Uint32Array;
+  private readonly orderMarketIds: Uint16Array;
+  private readonly orderSides: Uint8Array;
+  private readonly orderIsMarket: Uint8Array;
+  private readonly orderPriceTicks: Float64Array;
+  private readonly orderRemainingSteps: Float64Array;
+  private readonly orderReservedUnits: Float64Array;
+  private readonly freeSlots: Uint32Array;
+  private freeSlotCount: number;
+
+  constructor(marketSet: MarketSet, limits: CoreLimits, sink: LedgerSink) {
+    const limitErrors = validateCoreLimits(limits);
+    assert(limitErrors.length === 0, `Ledger: invalid limits: ${limitErrors.join('; ')}`);
+    marketSet.markets.forEach((market, id) => assert(market.id === id, 'Ledger: market ids must equal their index'));
+    marketSet.assets.forEach((asset, id) => assert(asset.id === id, 'Ledger: asset ids must equal their index'));
+    assert(marketSet.markets.length <= 0xffff, 'Ledger: market ids must fit 16 bits');
+    this.markets = marketSet.markets;
+    this.assetCount = marketSet.assets.length;
+    this.limits = Object.freeze({ ...limits });
+    this.sink = sink;
+    this.supplyUnits = new Float64Array(this.assetCount);
+    this.accountIds = new Uint32Array(limits.accountsMax);
+    this.available = new Float64Array(limits.accountsMax * this.assetCount);
+    this.locked = new Float64Array(limits.accountsMax * this.assetCount);
+    const ordersMax = limits.ordersOpenMax;
+    this.orderIds = new Float64Array(ordersMax);
+    this.orderAccountIndexes = new Uint32Array(ordersMax);
+    this.orderMarketIds = new Uint16Array(ordersMax);
+    this.orderSides = new Uint8Array(ordersMax);
+    this.orderIsMarket = new Uint8Array(ordersMax);
+    this.orderPriceTicks = new Float64Array(ordersMax);
+    this.orderRemainingSteps = new Float64Array(ordersMax);
+    this.orderReservedUnits = new Float64Array(ordersMax);
+    this.freeSlots = new Uint32Array(ordersMax);
+    // Slot 0 is handed out first: pops take from the top of the stack.
+    for (let slot = 0; slot < ordersMax; slot += 1) this.freeSlots[slot] = ordersMax - 1 - slot;
+    this.freeSlotCount = ordersMax;
+  }
+
+  get lastSeq(): number {
+    return this.lastSeqValue;
+  }
+
+  get accountCount(): number {
+    return this.accountCountValue;
+  }
+
+  get openOrderCount(): number {
+    return this.slotByOrderId.size;
+  }
+
+  hasAccount(accountId: number): boolean {
+    return this.accountIndexById.has(accountId);
+  }
+
+  hasOrder(orderId: number): boolean {
+    return this.slotByOrderId.has(orderId);
+  }
+
+  availableUnits(accountId: number, assetId: number): number {
+    const index = this.accountIndexById.get(accountId);
+    if (index === undefined || !this.isAssetId(assetId)) return 0;
+    return this.available[index * this.assetCount + assetId]!;
+  }
+
+  lockedUnits(accountId: number, assetId: number): number {
+    const index = this.accountIndexById.get(accountId);
+    if (index === undefined || !this.isAssetId(assetId)) return 0;
+    return this.locked[index * this.assetCount + assetId]!;
+  }
+
+  /** Σ deposits − Σ withdrawals of an asset. */
+  supplyOf(assetId: number): number {
+    assert(this.isAssetId(assetId), `Ledger.supplyOf: unknown asset ${assetId}`);
+    return this.supplyUnits[assetId]!;
+  }
+
+  /** Visits every balance: accounts in ascending id order, assets in id order. */
+  forEachBalance(fn: (accountId: number, assetId: number, availableUnits: number, lockedUnits: number) => void): void {
+    const ids = [...this.accountIndexById.keys()].sort((a, b) => a - b);
+    for (const accountId of ids) {
+      const base = this.accountIndexById.get(accountId)! * this.assetCount;
+      for (let assetId = 0; assetId < this.assetCount; assetId += 1) {
+        fn(accountId, assetId, this.available[base + assetId]!, this.locked[base + assetId]!);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Commands, in seq order, each before the matching engine sees it.
+
+  applyCommand(command: Readonly<Command>): void {
+    assert(Number.isSafeInteger(command.seq), `Ledger.applyCommand: bad seq ${command.seq}`);
+    assert(command.seq > this.lastSeqValue, `Ledger.applyCommand: seq ${command.seq} after ${this.lastSeqValue}`);
+    switch (command.type) {
+      case CommandType.Deposit:
+        this.applyDeposit(command);
+        break;
+      case CommandType.Withdraw:
+        this.applyWithdraw(command);
+        break;
+      case CommandType.Place:
+        this.applyPlace(command);
+        break;
+      case CommandType.Cancel:
+        break; // The engine's Cancelled done event releases the reservation.
+      default:
+        assert(false, `Ledger.applyCommand: unknown command type ${String(command.type)}`);
+    }
+    this.lastSeqValue = command.seq;
+  }
+
+  private applyDeposit(command: Readonly<Command>): void {
+    const { accountId, assetId, amountUnits } = command;
+    assert(this.isAssetId(assetId), `Ledger: deposit of unknown asset ${assetId}`);
+    assertPositiveUnits(amountUnits, 'deposit amount');
+    assert(amountUnits <= UNITS_MAX - this.supplyUnits[assetId]!, `Ledger: deposit would take asset ${assetId} past UNITS_MAX`);
+    const index = this.accountIndexById.get(accountId) ?? this.createAccount(accountId);
+    const slot = index * this.assetCount + assetId;
+    this.supplyUnits[assetId] = this.supplyUnits[assetId]! + amountUnits;
+    this.available[slot] = this.available[slot]! + amountUnits;
+    this.sink.onCredit(accountId, assetId, amountUnits);
+    this.emitBalance(index, assetId);
+  }
+
+  private applyWithdraw(command: Readonly<Command>): void {
+    const { accountId, assetId, amountUnits } = command;
+    assert(this.isAssetId(assetId), `Ledger: withdrawal of unknown asset ${assetId}`);
+    assertPositiveUnits(amountUnits, 'withdrawal amount');
+    const index = this.accountIndexById.get(accountId);
+    assert(index !== undefined, `Ledger: withdrawal from unknown account ${accountId}`);
+    const slot = index * this.assetCount + assetId;
+    assert(this.available[slot]! >= amountUnits, `Ledger: withdrawal of ${amountUnits} exceeds account ${accountId} available`);
+    this.available[slot] = this.available[slot]! - amountUnits;
+    this.supplyUnits[assetId] = this.supplyUnits[assetId]! - amountUnits;
+    this.emitBalance(index, assetId);
+  }
+
+  private applyPlace(command: Readonly<Command>): void {
+    const market = this.markets[command.marketId];
+    assert(market !== undefined, `Ledger: order ${command.seq} for unknown market ${command.marketId}`);
+    const index = this.accountIndexById.get(command.accountId);
+    assert(index !== undefined, `Ledger: order ${command.seq} of unknown account ${command.accountId}`);
+    assert(this.freeSlotCount > 0, `Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
+    const assetId = reservedAssetId(market, command.side);
+    const units = reservationUnits(market, command);
+    assert(Number.isSafeInteger(units) && units >= 0, `Ledger: order ${command.seq} has a bad reservation`);
+    const balanceSlot = index * this.assetCount + assetId;
+    assert(this.available[balanceSlot]! >= units, `Ledger: order ${command.seq} reserves more than account ${command.accountId} has`);
+    this.available[balanceSlot] = this.available[balanceSlot]! - units;
+    this.locked[balanceSlot] = this.locked[balanceSlot]! + units;
+    const isMarket = command.orderType === OrderType.Market;
+    const isMarketBuy = isMarket && command.side === Side.Buy;
+    this.insertOrder(command.seq, index, market.id, command.side, isMarket, command.priceTicks, isMarketBuy ? 0 : command.qtySteps, units);
+    this.emitBalance(index, assetId);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Matching engine events.
+
+  onTrade(event: Readonly<TradeEvent>): void {
+    const market = this.markets[event.marketId];
+    assert(market !== undefined, `Ledger.onTrade: unknown market ${event.marketId}`);
+    assert(Number.isSafeInteger(event.qtySteps) && event.qtySteps > 0, `Ledger.onTrade: trade ${event.tradeId} bad qty`);
+    assert(Number.isSafeInteger(event.priceTicks) && event.priceTicks > 0, `Ledger.onTrade: trade ${event.tradeId} bad price`);
+    assert(event.takerSide === Side.Buy || event.takerSide === Side.Sell, `Ledger.onTrade: trade ${event.tradeId} bad taker side`);
+    assert(event.takerOrderId !== event.makerOrderId, `Ledger.onTrade: trade ${event.tradeId} order trades with itself`);
+    const takerSlot = this.tradeParty(event, event.takerOrderId, event.takerAccountId, event.takerSide);
+    const makerSide = event.takerSide === Side.Buy ? Side.Sell : Side.Buy;
+    const makerSlot = this.tradeParty(event, event.makerOrderId, event.makerAccountId, makerSide);
+    assert(this.orderIsMarket[makerSlot] === 0, `Ledger.onTrade: trade ${event.tradeId} maker is a market order`);
+    assert(this.orderPriceTicks[makerSlot] === event.priceTicks, `Ledger.onTrade: trade ${event.tradeId} not at the maker's price`);
+    const buySlot = event.takerSide === Side.Buy ? takerSlot : makerSlot;
+    const sellSlot = event.takerSide === Side.Buy ? makerSlot : takerSlot;
+    this.assertTradePriceWithinLimits(event, buySlot, sellSlot);
+    // Checked before anything moves, so that a bad event changes nothing before it crashes.
+    this.assertFillable(sellSlot, event.qtySteps);
+    if (!this.isMarketBuy(buySlot)) this.assertFillable(buySlot, event.qtySteps);
+
+    const quoteUnits = notionalFloor(market, event.priceTicks, event.qtySteps);
+    const baseUnits = event.qtySteps * market.stepUnits;
+    this.settleSell(market, sellSlot, event.qtySteps, baseUnits, quoteUnits);
+    this.settleBuy(market, buySlot, event.qtySteps, baseUnits, quoteUnits);
+
+    this.assertRemaining(takerSlot, event.takerRemainingSteps, event.tradeId);
+    this.assertRemaining(makerSlot, event.makerRemainingSteps, event.tradeId);
+    const buyerIndex = this.orderAccountIndexes[buySlot]!;
+    const sellerIndex = this.orderAccountIndexes[sellSlot]!;
+    this.emitBalance(buyerIndex, market.quote.id);
+    this.emitBalance(buyerIndex, market.base.id);
+    if (sellerIndex !== buyerIndex) {
+      this.emitBalance(sellerIndex, market.base.id);
+      this.emitBalance(sellerIndex, market.quote.id);
+    }
+  }
+
+  onOrderDone(event: Readonly<OrderDoneEvent>): void {
+    const reason = event.reason;
+    const knownReason = reason === DoneReason.Filled || reason === DoneReason.Expired || reason === DoneReason.Cancelled;
+    assert(knownReason, `Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
+    const slot = this.slotByOrderId.get(event.orderId);
+    assert(slot !== undefined, `Ledger.onOrderDone: order ${event.orderId} is not open`);
+    const index = this.orderAccountIndexes[slot]!;
+    assert(this.accountIds[index] === event.accountId, `Ledger.onOrderDone: order ${event.orderId} account mismatch`);
+    assert(this.orderMarketIds[slot] === event.marketId, `Ledger.onOrderDone: order ${event.orderId} market mismatch`);
+    assert(this.orderSides[slot] === event.side, `Ledger.onOrderDone: order ${event.orderId} side mismatch`);
+    if (!this.isMarketBuy(slot)) {
+      const remaining = this.orderRemainingSteps[slot]!;
+      assert(event.remainingSteps === remaining, `Ledger.onOrderDone: order ${event.orderId} remaining ${event.remainingSteps}, ledger ${remaining}`);
+      assert(reason !== DoneReason.Filled || remaining === 0, `Ledger.onOrderDone: order ${event.orderId} filled with steps left`);
+    }
+    const market = this.markets[event.marketId]!;
+    const assetId = reservedAssetId(market, event.side);
+    const released = this.orderReservedUnits[slot]!;
+    this.removeOrder(event.orderId, slot);
+    if (released > 0) {
+      this.release(index, assetId, released);
+      this.emitBalance(index, assetId);
+    }
+    this.sink.onOrderClosed(event.orderId);
+  }
+
+  onLevel(_event: Readonly<LevelEvent>): void {
+    // Book levels move no money.
+  }
+
+  onCancelReject(_event: Readonly<CancelRejectEvent>): void {
+    // The order already left the book and was released then.
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Settlement of one trade.
+
+  /** The seller's lock gives up the base sold; the seller receives the quote paid. */
+  private settleSell(market: Market, slot: number, qtySteps: number, baseUnits: number, quoteUnits: number): void {
+    const index = this.orderAccountIndexes[slot]!;
+    this.takeFromReservation(slot, index, market.base.id, baseUnits);
+    this.orderRemainingSteps[slot] = this.orderRemainingSteps[slot]! - qtySteps;
+    assert(this.orderRemainingSteps[slot]! >= 0, `Ledger: sell ${this.orderIds[slot]} filled beyond its quantity`);
+    if (quoteUnits > 0) this.release(index, market.quote.id, quoteUnits);
+  }
+
+  /**
+   * The buyer's lock pays the quote (floor per fill) and the buyer receives the base. A limit buy then
+   * keeps exactly ceil(limit × remaining) and gets the rest back at once: price improvement when it
+   * traded below its limit, and the rounding surplus of paying floor per fill against a ceiling
+   * reservation. At remaining 0 that is everything left, so the invariant holds after every event.
+   */
+  private settleBuy(market: Market, slot: number, qtySteps: number, baseUnits: number, quoteUnits: number): void {
+    const index = this.orderAccountIndexes[slot]!;
+    this.takeFromReservation(slot, index, market.quote.id, quoteUnits);
+    this.release(index, market.base.id, baseUnits);
+    if (this.orderIsMarket[slot] === 1) return; // A market buy spends its budget; the rest goes back when it is done.
+    const remaining = this.orderRemainingSteps[slot]! - qtySteps;
+    assert(remaining >= 0, `Ledger: buy ${this.orderIds[slot]} filled beyond its quantity`);
+    this.orderRemainingSteps[slot] = remaining;
+    const keep = restingBuyReservation(market, this.orderPriceTicks[slot]!, remaining);
+    const surplus = this.orderReservedUnits[slot]! - keep;
+    assert(surplus >= 0, `Ledger: buy ${this.orderIds[slot]} reserves less than its remainder needs`);
+    if (surplus === 0) return;
+    this.orderReservedUnits[slot] = keep;
+    const balanceSlot = index * this.assetCount + market.quote.id;
+    this.locked[balanceSlot] = this.locked[balanceSlot]! - surplus;
+    this.release(index, market.quote.id, surplus);
+  }
+
+  /** Spends `units` of an order's reservation (they leave the account's lock and the order's). */
+  private takeFromReservation(slot: number, index: number, assetId: number, units: number): void {
+    const reserved = this.orderReservedUnits[slot]! - units;
+    assert(reserved >= 0, `Ledger: order ${this.orderIds[slot]} spends more than it reserved`);
+    this.orderReservedUnits[slot] = reserved;
+    const balanceSlot = index * this.assetCount + assetId;
+    const locked = this.locked[balanceSlot]! - units;
+    assert(locked >= 0, `Ledger: account ${this.accountIds[index]} locked funds went negative`);
+    this.locked[balanceSlot] = locked;
+  }
+
+  /** Makes `units` available to the account and reports the credit. The caller adjusts the lock. */
+  private release(index: number, assetId: number, units: number): void {
+    const balanceSlot = index * this.assetCount + assetId;
+    this.available[balanceSlot] = this.available[balanceSlot]! + units;
+    this.sink.onCredit(this.accountIds[index]!, assetId, units);
+  }
+
+  private tradeParty(event: Readonly<TradeEvent>, orderId: number, accountId: number, side: Side): number {
+    const slot = this.slotByOrderId.get(orderId);
+    assert(slot !== undefined, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
+    assert(this.accountIds[this.orderAccountIndexes[slot]!] === accountId, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} account mismatch`);
+    assert(this.orderMarketIds[slot] === event.marketId, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} market mismatch`);
+    assert(this.orderSides[slot] === side, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} side mismatch`);
+    return slot;
+  }
+
+  private assertTradePriceWithinLimits(event: Readonly<TradeEvent>, buySlot: number, sellSlot: number): void {
+    if (this.orderIsMarket[buySlot] === 0) {
+      assert(event.priceTicks <= this.orderPriceTicks[buySlot]!, `Ledger.onTrade: trade ${event.tradeId} above the buy limit`);
+    }
+    if (this.orderIsMarket[sellSlot] === 0) {
+      assert(event.priceTicks >= this.orderPriceTicks[sellSlot]!, `Ledger.onTrade: trade ${event.tradeId} below the sell limit`);
+    }
+  }
+
+  private assertFillable(slot: number, qtySteps: number): void {
+    const side = this.orderSides[slot] === Side.Buy ? 'buy' : 'sell';
+    assert(this.orderRemainingSteps[slot]! >= qtySteps, `Ledger: ${side} ${this.orderIds[slot]} filled beyond its quantity`);
+  }
+
+  /** Pairs the engine's count of unfilled steps with the ledger's (a market buy counts none). */
+  private assertRemaining(slot: number, remainingSteps: number, tradeId: number): void {
+    if (this.isMarketBuy(slot)) return;
+    assert(
+      this.orderRemainingSteps[slot] === remainingSteps,
+      `Ledger.onTrade: trade ${tradeId} order ${this.orderIds[slot]} remaining ${remainingSteps}, ledger ${this.orderRemainingSteps[slot]}`,
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Invariants.
+
+  /** Throws InvariantError when the balances and the order table disagree with each other. */
+  checkInvariants(): void {
+    const assetCount = this.assetCount;
+    const lockedByOrders = new Float64Array(this.accountCountValue * assetCount);
+    for (const [orderId, slot] of this.slotByOrderId) {
+      this.checkOrderInvariants(orderId, slot);
+      const market = this.markets[this.orderMarketIds[slot]!]!;
+      const balanceSlot = this.orderAccountIndexes[slot]! * assetCount + reservedAssetId(market, this.orderSides[slot] as Side);
+      lockedByOrders[balanceSlot] = lockedByOrders[balanceSlot]! + this.orderReservedUnits[slot]!;
+    }
+    assert(this.slotByOrderId.size + this.freeSlotCount === this.limits.ordersOpenMax, 'invariant: order slots leaked');
+    const totals = new Float64Array(assetCount);
+    for (let index = 0; index < this.accountCountValue; index += 1) {
+      const accountId = this.accountIds[index]!;
+      for (let assetId = 0; assetId < assetCount; assetId += 1) {
+        const balanceSlot = index * assetCount + assetId;
+        const available = this.available[balanceSlot]!;
+        const locked = this.locked[balanceSlot]!;
+        assert(isUnits(available), `invariant: account ${accountId} asset ${assetId} available ${available} is negative or not an integer`);
+        assert(isUnits(locked), `invariant: account ${accountId} asset ${assetId} locked ${locked} is negative or not an integer`);
+        const expected = lockedByOrders[balanceSlot]!;
+        assert(locked === expected, `invariant: account ${accountId} asset ${assetId} locked ${locked}, open orders reserve ${expected}`);
+        totals[assetId] = totals[assetId]! + available + locked;
+      }
+    }
+    for (let assetId = 0; assetId < assetCount; assetId += 1) {
+      const supply = this.supplyUnits[assetId]!;
+      assert(isUnits(supply), `invariant: asset ${assetId} supply ${supply} is negative or not an integer`);
+      assert(totals[assetId] === supply, `invariant: asset ${assetId} balances sum to ${totals[assetId]}, deposits − withdrawals = ${supply}`);
+    }
+  }
+
+  private checkOrderInvariants(orderId: number, slot: number): void {
+    assert(this.orderIds[slot] === orderId, `invariant: order ${orderId} slot holds ${this.orderIds[slot]}`);
+    const market = this.markets[this.orderMarketIds[slot]!]!;
+    const reserved = this.orderReservedUnits[slot]!;
+    const remaining = this.orderRemainingSteps[slot]!;
+    assert(isUnits(reserved), `invariant: order ${orderId} reserved ${reserved} is negative or not an integer`);
+    assert(isUnits(remaining), `invariant: order ${orderId} remaining ${remaining} is negative or not an integer`);
+    if (this.orderSides[slot] === Side.Sell) {
+      const expected = remaining * market.stepUnits;
+      assert(reserved === expected, `invariant: sell ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
+    } else if (this.orderIsMarket[slot] === 0) {
+      const expected = restingBuyReservation(market, this.orderPriceTicks[slot]!, remaining);
+      assert(reserved === expected, `invariant: buy ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
+    }
+    // A market buy lives only within its own command: its budget has no resting counterpart.
+    else assert(remaining === 0, `invariant: market buy ${orderId} counts ${remaining} steps`);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Snapshots.
+
+  exportState(): LedgerState {
+    const accounts: LedgerState['accounts'] = [];
+    for (let index = 0; index < this.accountCountValue; index += 1) {
+      const base = index * this.assetCount;
+      accounts.push({
+        accountId: this.accountIds[index]!,
+        availableUnits: Array.from(this.available.subarray(base, base + this.assetCount)),
+        lockedUnits: Array.from(this.locked.subarray(base, base + this.assetCount)),
+      });
+    }
+    const orders: LedgerOrderState[] = [];
+    for (const [orderId, slot] of this.slotByOrderId) {
+      orders.push({
+        orderId,
+        accountId: this.accountIds[this.orderAccountIndexes[slot]!]!,
+        marketId: this.orderMarketIds[slot]!,
+        side: this.orderSides[slot] as Side,
+        isMarket: this.orderIsMarket[slot] === 1,
+        priceTicks: this.orderPriceTicks[slot]!,
+        remainingSteps: this.orderRemainingSteps[slot]!,
+        reservedUnits: this.orderReservedUnits[slot]!,
+      });
+    }
+    return { lastSeq: this.lastSeqValue, supplyUnits: Array.from(this.supplyUnits), accounts, orders };
+  }
+
+  /** Rebuilds a ledger from `exportState()`; checks the invariants of what it restored. */
+  static fromState(marketSet: MarketSet, limits: CoreLimits, sink: LedgerSink, state: LedgerState): Ledger {
+    const ledger = new Ledger(marketSet, limits, sink);
+    ledger.restore(state);
+    ledger.checkInvariants();
+    return ledger;
+  }
+
+  private restore(state: LedgerState): void {
+    assert(isUnits(state.lastSeq), 'Ledger.fromState: bad lastSeq');
+    this.lastSeqValue = state.lastSeq;
+    assert(state.supplyUnits.length === this.assetCount, 'Ledger.fromState: supplyUnits length');
+    state.supplyUnits.forEach((units, assetId) => {
+      assert(isUnits(units), `Ledger.fromState: bad supply of asset ${assetId}`);
+      this.supplyUnits[assetId] = units;
+    });
+    assert(state.accounts.length <= this.limits.accountsMax, 'Ledger.fromState: more accounts than accountsMax');
+    for (const account of state.accounts) {
+      assert(!this.accountIndexById.has(account.accountId), `Ledger.fromState: account ${account.accountId} twice`);
+      const base = this.createAccount(account.accountId) * this.assetCount;
+      assert(account.availableUnits.length === this.assetCount, 'Ledger.fromState: availableUnits length');
+      assert(account.lockedUnits.length === this.assetCount, 'Ledger.fromState: lockedUnits length');
+      for (let assetId = 0; assetId < this.assetCount; assetId += 1) {
+        this.available[base + assetId] = account.availableUnits[assetId]!;
+        this.locked[base + assetId] = account.lockedUnits[assetId]!;
+      }
+    }
+    assert(state.orders.length <= this.limits.ordersOpenMax, 'Ledger.fromState: more orders than ordersOpenMax');
+    for (const order of state.orders) this.restoreOrder(order);
+  }
+
+  private restoreOrder(order: LedgerOrderState): void {
+    const index = this.accountIndexById.get(order.accountId);
+    assert(index !== undefined, `Ledger.fromState: order ${order.orderId} of unknown account ${order.accountId}`);
+    const market = this.markets[order.marketId];
+    assert(market !== undefined, `Ledger.fromState: order ${order.orderId} of unknown market ${order.marketId}`);
+    assert(order.side === Side.Buy || order.side === Side.Sell, `Ledger.fromState: order ${order.orderId} bad side`);
+    assert(order.orderId >= 1 && order.orderId <= this.lastSeqValue, `Ledger.fromState: order ${order.orderId} after lastSeq`);
+    assert(isUnits(order.priceTicks), `Ledger.fromState: order ${order.orderId} bad price`);
+    this.insertOrder(order.orderId, index, market.id, order.side, order.isMarket, order.priceTicks, order.remainingSteps, order.reservedUnits);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Accounts and the order table.
+
+  private insertOrder(
+    orderId: number,
+    index: number,
+    marketId: number,
+    side: Side,
+    isMarket: boolean,
+    priceTicks: number,
+    remainingSteps: number,
+    reservedUnits: number,
+  ): void {
+    assert(!this.slotByOrderId.has(orderId), `Ledger: order ${orderId} is already open`);
+    assert(this.freeSlotCount > 0, `Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
+    this.freeSlotCount -= 1;
+    const slot = this.freeSlots[this.freeSlotCount]!;
+    this.slotByOrderId.set(orderId, slot);
+    this.orderIds[slot] = orderId;
+    this.orderAccountIndexes[slot] = index;
+    this.orderMarketIds[slot] = marketId;
+    this.orderSides[slot] = side;
+    this.orderIsMarket[slot] = isMarket ? 1 : 0;
+    this.orderPriceTicks[slot] = priceTicks;
+    this.orderRemainingSteps[slot] = remainingSteps;
+    this.orderReservedUnits[slot] = reservedUnits;
+  }
+
+  /** Frees the order's slot and takes its whole reservation out of the account's lock. */
+  private removeOrder(orderId: number, slot: number): void {
+    const market = this.markets[this.orderMarketIds[slot]!]!;
+    const balanceSlot = this.orderAccountIndexes[slot]! * this.assetCount + reservedAssetId(market, this.orderSides[slot] as Side);
+    const locked = this.locked[balanceSlot]! - this.orderReservedUnits[slot]!;
+    assert(locked >= 0, `Ledger: order ${orderId} releases more than its account has locked`);
+    this.locked[balanceSlot] = locked;
+    this.orderReservedUnits[slot] = 0;
+    this.slotByOrderId.delete(orderId);
+    this.freeSlots[this.freeSlotCount] = slot;
+    this.freeSlotCount += 1;
+  }
+
+  private isMarketBuy(slot: number): boolean {
+    return this.orderIsMarket[slot] === 1 && this.orderSides[slot] === Side.Buy;
+  }
+
+  private createAccount(accountId: number): number {
+    assert(this.accountCountValue < this.limits.accountsMax, `Ledger: more than accountsMax (${this.limits.accountsMax}) accounts`);
+    assert(Number.isInteger(accountId) && accountId >= 1 && accountId <= ACCOUNT_ID_MAX, `Ledger: bad account id ${accountId}`);
+    const index = this.accountCountValue;
+    this.accountCountValue += 1;
+    this.accountIds[index] = accountId;
+    this.accountIndexById.set(accountId, index);
+    return index;
+  }
+
+  private emitBalance(index: number, assetId: number): void {
+    const balanceSlot = index * this.assetCount + assetId;
+    this.sink.onBalance(this.accountIds[index]!, assetId, this.available[balanceSlot]!, this.locked[balanceSlot]!);
+  }
+
+  private isAssetId(assetId: number): boolean {
+    return Number.isInteger(assetId) && assetId >= 0 && assetId < this.assetCount;
+  }
+}
+
+function isUnits(units: number): boolean {
+  return Number.isSafeInteger(units) && units >= 0;
+}
+
+function assertPositiveUnits(units: number, what: string): void {
+  assert(Number.isSafeInteger(units), `Ledger: ${what} ${units} is not an integer`);
+  assert(units > 0, `Ledger: ${what} ${units} must be positive`);
+}
