@@ -1,0 +1,403 @@
+/**
+ * WAL reader: scans every segment in seq order, verifies it and hands each record to a callback
+ * as one reused Command. Recovery (recovery.ts) and replay (`readRecords`) share this scan.
+ *
+ * What is verified: each segment's header (magic, version, header checksum, firstSeq equal to the
+ * file name), the record lengths, the CRC chain (across segments too: a segment's prevCrc is the
+ * last crc of the one before), gap-free seqs (+1 each, across segments too), non-decreasing
+ * timestamps, and every body (valid msgpack of the right shape, fields in range). The log's first
+ * record may have any seq >= 1 (a log can start after a snapshot); `firstSeq` says which.
+ *
+ * A fault is *torn* when it is at the end of the last segment with nothing valid after it: a
+ * partial header, a length past the end of the file, a bad length or checksum (zero fill is a bad
+ * length) where no later record verifies. That is a write that was never acknowledged. Every other
+ * fault is corruption: readRecords throws a WalCorruptionError naming file, offset and seq.
+ *
+ * Segments are read in large chunks into one preallocated buffer; decoding allocates nothing
+ * beyond msgpack's own result and one subarray per record.
+ */
+import * as path from 'node:path';
+import { assert } from '../domain/assert.ts';
+import type { Command } from '../domain/commands.ts';
+import { CommandType, createCommand } from '../domain/commands.ts';
+import type { FileLayer } from './file_layer.ts';
+import { nodeFileLayer, readFully } from './file_layer.ts';
+import {
+  RECORD_BODY_BYTES_MAX,
+  RECORD_BYTES_MAX,
+  RECORD_CRC_COVERED_FROM,
+  RECORD_CRC_OFFSET,
+  RECORD_HEADER_BYTES,
+  RECORD_PADDING_BYTES,
+  RECORD_PADDING_OFFSET,
+  RECORD_SEQ_OFFSET,
+  RECORD_TYPE_OFFSET,
+  RecordDecoder,
+  RecordFault,
+  crc32,
+  readSafeU64,
+  readU32,
+  recordFaultName,
+} from './record_codec.ts';
+import type { SegmentName } from './segment_file.ts';
+import { SEGMENT_HEADER_BYTES, listSegments, parseSegmentHeader, walDirectory } from './segment_file.ts';
+
+export const READ_CHUNK_BYTES_DEFAULT = 4 * 1024 * 1024;
+const READ_CHUNK_BYTES_MIN = 64 * 1024;
+assert(READ_CHUNK_BYTES_MIN >= 2 * RECORD_BYTES_MAX, 'a read chunk holds a partial record plus a whole one');
+
+/** Damage that is not a torn tail: the server refuses to start (or `--repair`s). */
+export class WalCorruptionError extends Error {
+  override readonly name = 'WalCorruptionError';
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    readonly seq: number,
+    readonly reason: string,
+  ) {
+    super(`WAL corruption in ${file} at offset ${offset} (record seq ${seq}): ${reason}`);
+  }
+}
+
+export interface ScannedSegment {
+  name: string;
+  firstSeq: number;
+  /** Size of the file. */
+  fileBytes: number;
+  /** End of its last valid record (the header size when it has none; 0 when the header is bad). */
+  validBytes: number;
+  records: number;
+}
+
+export interface ScanFault {
+  /** Index of the faulty segment in `WalScan.segments`. */
+  segmentIndex: number;
+  file: string;
+  offset: number;
+  /** The seq the record at `offset` should have had. */
+  seq: number;
+  reason: string;
+  /** True for a torn tail (see the module comment), false for corruption. */
+  torn: boolean;
+}
+
+export interface WalScan {
+  walDir: string;
+  /** Segments scanned, in order; the faulty one, if any, is the last of them. */
+  segments: ScannedSegment[];
+  /** Segments after the faulty one, or after the one where `toSeq` stopped the scan. */
+  notScanned: SegmentName[];
+  /** Entries of the WAL directory that are not segments (side files of repairs, .tmp files). */
+  ignoredFiles: string[];
+  /** Seq of the first record, 0 when there is none. */
+  firstSeq: number;
+  /** Seq of the last valid record, 0 when there is none. */
+  lastSeq: number;
+  /** Chain seed for the next record: crc of the last valid record (or the first segment's prevCrc). */
+  lastCrc: number;
+  lastTimestampMs: number;
+  records: number;
+  fault: ScanFault | null;
+  /** True when the scan stopped at `toSeq` before the end of the log. */
+  stoppedAtToSeq: boolean;
+}
+
+export interface ScanOptions {
+  fileLayer?: FileLayer;
+  /** Stop after this seq (replay to a point); the rest is neither delivered nor verified. */
+  toSeq?: number;
+  /** Called with every valid record in seq order; the Command is reused, copy what you keep. */
+  onRecord?: (command: Readonly<Command>) => void;
+  chunkBytes?: number;
+}
+
+/** Scans and verifies the WAL under `dataDir` without changing anything. */
+export function scanWal(dataDir: string, options: ScanOptions = {}): WalScan {
+  return new WalScanner(dataDir, options).scan();
+}
+
+export interface TornTail {
+  file: string;
+  offset: number;
+  bytes: number;
+}
+
+export interface ReadSummary {
+  records: number;
+  firstSeq: number;
+  lastSeq: number;
+  lastCrc: number;
+  /** A torn tail found at the end (not truncated: reading never changes the log), or null. */
+  tornTail: TornTail | null;
+}
+
+/**
+ * Streams every record of the WAL (up to `toSeq`) to `onRecord`, verifying as it goes. Read-only.
+ * Throws WalCorruptionError on corruption (after delivering the records before it).
+ */
+export function readRecords(
+  dataDir: string,
+  options: { toSeq?: number; onRecord: (command: Readonly<Command>) => void; fileLayer?: FileLayer; chunkBytes?: number },
+): ReadSummary {
+  const scan = scanWal(dataDir, options);
+  const fault = scan.fault;
+  if (fault !== null && !fault.torn) throw corruptionError(fault);
+  let tornTail: TornTail | null = null;
+  if (fault !== null) {
+    const segment = scan.segments[fault.segmentIndex]!;
+    tornTail = { file: fault.file, offset: fault.offset, bytes: segment.fileBytes - fault.offset };
+  }
+  return { records: scan.records, firstSeq: scan.firstSeq, lastSeq: scan.lastSeq, lastCrc: scan.lastCrc, tornTail };
+}
+
+export function corruptionError(fault: ScanFault): WalCorruptionError {
+  return new WalCorruptionError(fault.file, fault.offset, fault.seq, fault.reason);
+}
+
+class WalScanner {
+  private readonly layer: FileLayer;
+  private readonly walDir: string;
+  private readonly toSeq: number;
+  private readonly onRecord: ((command: Readonly<Command>) => void) | null;
+  private readonly chunkBytesMax: number;
+  private chunk = new Uint8Array(0);
+  private readonly decoder = new RecordDecoder();
+  private readonly command = createCommand();
+  private firstSeq = 0;
+  /** Seq of the last valid record, or the first segment's firstSeq - 1 before any record. */
+  private chainSeq = 0;
+  private chainCrc = 0;
+  private lastTimestampMs = 0;
+  private records = 0;
+  private fault: ScanFault | null = null;
+  private stopped = false;
+
+  constructor(dataDir: string, options: ScanOptions) {
+    this.layer = options.fileLayer ?? nodeFileLayer;
+    this.walDir = walDirectory(dataDir);
+    this.toSeq = options.toSeq ?? Number.MAX_SAFE_INTEGER;
+    assert(Number.isSafeInteger(this.toSeq) && this.toSeq >= 0, 'scanWal: toSeq must be a safe integer >= 0');
+    this.onRecord = options.onRecord ?? null;
+    const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES_DEFAULT;
+    assert(Number.isInteger(chunkBytes) && chunkBytes >= READ_CHUNK_BYTES_MIN, `scanWal: chunkBytes must be >= ${READ_CHUNK_BYTES_MIN}`);
+    this.chunkBytesMax = chunkBytes;
+  }
+
+  scan(): WalScan {
+    const listing = this.layer.stat(this.walDir) === null ? { segments: [], ignored: [] } : listSegments(this.layer, this.walDir);
+    const sizes = listing.segments.map((entry) => this.segmentSize(entry));
+    // One buffer for the whole scan, no larger than the largest segment needs.
+    this.chunk = new Uint8Array(Math.min(this.chunkBytesMax, Math.max(READ_CHUNK_BYTES_MIN, ...sizes)));
+    const scanned: ScannedSegment[] = [];
+    let index = 0;
+    for (; index < listing.segments.length && this.fault === null && !this.stopped; index++) {
+      const entry = listing.segments[index]!;
+      scanned.push(this.scanSegment(entry, sizes[index]!, index, index === listing.segments.length - 1));
+    }
+    return {
+      walDir: this.walDir,
+      segments: scanned,
+      notScanned: listing.segments.slice(index),
+      ignoredFiles: listing.ignored,
+      firstSeq: this.firstSeq,
+      lastSeq: this.records > 0 ? this.chainSeq : 0,
+      lastCrc: this.chainCrc,
+      lastTimestampMs: this.lastTimestampMs,
+      records: this.records,
+      fault: this.fault,
+      stoppedAtToSeq: this.stopped,
+    };
+  }
+
+  private segmentSize(entry: SegmentName): number {
+    const stat = this.layer.stat(path.join(this.walDir, entry.name));
+    assert(stat !== null, `scanWal: ${entry.name} disappeared during the scan`);
+    return stat.size;
+  }
+
+  private scanSegment(entry: SegmentName, fileBytes: number, index: number, isLast: boolean): ScannedSegment {
+    const file = path.join(this.walDir, entry.name);
+    const segment: ScannedSegment = { name: entry.name, firstSeq: entry.firstSeq, fileBytes, validBytes: 0, records: 0 };
+    const fd = this.layer.open(file, 'r');
+    try {
+      if (this.checkHeader(fd, segment, index, file)) {
+        segment.validBytes = SEGMENT_HEADER_BYTES;
+        this.scanRecords(fd, segment, index, file, isLast);
+      }
+    } finally {
+      this.layer.close(fd);
+    }
+    return segment;
+  }
+
+  private checkHeader(fd: number, segment: ScannedSegment, index: number, file: string): boolean {
+    const headerBytes = Math.min(segment.fileBytes, SEGMENT_HEADER_BYTES);
+    readFully(this.layer, fd, this.chunk, 0, headerBytes, 0);
+    const header = parseSegmentHeader(this.chunk.subarray(0, headerBytes));
+    const expectedSeq = index === 0 ? segment.firstSeq : this.chainSeq + 1;
+    const fail = (reason: string): boolean => {
+      this.fault = { segmentIndex: index, file, offset: 0, seq: expectedSeq, reason, torn: false };
+      return false;
+    };
+    if (!header.ok) return fail(header.reason);
+    if (header.firstSeq !== segment.firstSeq) return fail(`segment header says firstSeq ${header.firstSeq}, its name ${segment.firstSeq}`);
+    if (index === 0) {
+      this.chainSeq = header.firstSeq - 1;
+      this.chainCrc = header.prevCrc;
+      return true;
+    }
+    if (header.firstSeq !== this.chainSeq + 1) {
+      return fail(`seq gap between segments: expected seq ${this.chainSeq + 1}, segment starts at ${header.firstSeq}`);
+    }
+    if (header.prevCrc !== this.chainCrc) return fail('checksum chain broken: segment prevCrc is not the last crc of the previous segment');
+    return true;
+  }
+
+  /** Walks the records of one segment through the chunk buffer, refilling it as records run out. */
+  private scanRecords(fd: number, segment: ScannedSegment, index: number, file: string, isLast: boolean): void {
+    const chunk = this.chunk;
+    const decoder = this.decoder;
+    const command = this.command;
+    const fileBytes = segment.fileBytes;
+    let filePos = SEGMENT_HEADER_BYTES;
+    let chunkStart = filePos;
+    let chunkEnd = 0;
+    let at = 0;
+    for (;;) {
+      const size = decoder.decode(chunk, at, chunkEnd, this.chainCrc, command);
+      if (size > 0) {
+        const fault = this.checkSequence(command);
+        if (fault !== null) return this.setFault(fd, segment, index, file, chunkStart + at, fault, false, false);
+        if (command.seq > this.toSeq) {
+          this.stopped = true;
+          return;
+        }
+        this.accept(command, decoder.crc);
+        at += size;
+        segment.records += 1;
+        segment.validBytes = chunkStart + at;
+        this.onRecord?.(command);
+        if (command.seq === this.toSeq) {
+          this.stopped = true;
+          return;
+        }
+        continue;
+      }
+      if (size === RecordFault.NeedMore && filePos < fileBytes) {
+        const remaining = chunkEnd - at;
+        chunk.copyWithin(0, at, chunkEnd);
+        chunkStart += at;
+        at = 0;
+        chunkEnd = remaining;
+        const want = Math.min(chunk.length - chunkEnd, fileBytes - filePos);
+        readFully(this.layer, fd, chunk, chunkEnd, want, filePos);
+        filePos += want;
+        chunkEnd += want;
+        continue;
+      }
+      if (size === RecordFault.NeedMore && at === chunkEnd) return; // clean end of the segment
+      const reason = size === RecordFault.BadBody ? `${recordFaultName(size)}: ${decoder.bodyFault}` : faultReason(size, chunkEnd - at);
+      const tornCandidate = size === RecordFault.NeedMore || size === RecordFault.BadLength || size === RecordFault.Checksum;
+      return this.setFault(fd, segment, index, file, chunkStart + at, reason, tornCandidate, isLast);
+    }
+  }
+
+  /** Gap-free seqs and non-decreasing timestamps; null when the record follows on correctly. */
+  private checkSequence(command: Readonly<Command>): string | null {
+    const expected = this.chainSeq + 1;
+    if (command.seq !== expected) return `seq gap: record has seq ${command.seq}, expected ${expected}`;
+    if (this.records > 0 && command.timestampMs < this.lastTimestampMs) return `timestamp goes backwards at seq ${command.seq}`;
+    return null;
+  }
+
+  private accept(command: Readonly<Command>, crc: number): void {
+    if (this.records === 0) this.firstSeq = command.seq;
+    this.chainSeq = command.seq;
+    this.chainCrc = crc;
+    this.lastTimestampMs = command.timestampMs;
+    this.records += 1;
+  }
+
+  private setFault(
+    fd: number,
+    segment: ScannedSegment,
+    index: number,
+    file: string,
+    offset: number,
+    reason: string,
+    tornCandidate: boolean,
+    isLast: boolean,
+  ): void {
+    let torn = false;
+    if (tornCandidate && isLast) {
+      const rest = new Uint8Array(segment.fileBytes - offset);
+      readFully(this.layer, fd, rest, 0, rest.length, offset);
+      torn = findValidRecordAfterFault(rest, this.chainSeq, this.chainCrc) < 0;
+    }
+    this.fault = { segmentIndex: index, file, offset, seq: this.chainSeq + 1, reason, torn };
+  }
+}
+
+function faultReason(fault: number, bytesLeft: number): string {
+  if (fault === RecordFault.NeedMore) {
+    return bytesLeft < RECORD_HEADER_BYTES ? 'partial record header at the end of the file' : 'record length runs past the end of the file';
+  }
+  return recordFaultName(fault);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Telling a torn tail from corruption (error path only: allocation is fine here).
+
+/**
+ * Size of the body of a plausible record header at `bytes[at..]` (length in range and within
+ * the bytes, known type, zero padding, seq in [seqMin, seqMax]), or -1.
+ */
+function plausibleBodyBytes(bytes: Uint8Array, at: number, seqMin: number, seqMax: number): number {
+  if (at + RECORD_HEADER_BYTES > bytes.length) return -1;
+  const bodyBytes = readU32(bytes, at);
+  if (bodyBytes < 1 || bodyBytes > RECORD_BODY_BYTES_MAX || at + RECORD_HEADER_BYTES + bodyBytes > bytes.length) return -1;
+  const type = bytes[at + RECORD_TYPE_OFFSET]!;
+  if (type < CommandType.Deposit || type > CommandType.Cancel) return -1;
+  for (let i = 0; i < RECORD_PADDING_BYTES; i++) if (bytes[at + RECORD_PADDING_OFFSET + i] !== 0) return -1;
+  const seq = readSafeU64(bytes, at + RECORD_SEQ_OFFSET);
+  return seq >= seqMin && seq <= seqMax ? bodyBytes : -1;
+}
+
+function checksumAt(bytes: Uint8Array, at: number, bodyBytes: number, seed: number): number {
+  return crc32(bytes.subarray(at + RECORD_CRC_COVERED_FROM, at + RECORD_HEADER_BYTES + bodyBytes), seed);
+}
+
+/**
+ * Looks for a valid record after a bad one at `rest[0]` (rest = the file from the fault to its
+ * end). A candidate counts when its checksum verifies chained to the bad record (seeded with the
+ * bad record's stored crc, or with the crc its bytes should have had: one of them is right when a
+ * single field was damaged), when it and the record after it verify as a chain of their own, or
+ * when it is exactly the record that should follow the bad one and decodes to a valid command.
+ * Returns the candidate's offset in `rest`, or -1 when nothing valid follows (a torn tail).
+ */
+export function findValidRecordAfterFault(rest: Uint8Array, lastGoodSeq: number, lastGoodCrc: number): number {
+  const seeds: number[] = [];
+  if (rest.length >= RECORD_CRC_COVERED_FROM) seeds.push(readU32(rest, RECORD_CRC_OFFSET));
+  const badBodyBytes = rest.length >= 4 ? readU32(rest, 0) : 0;
+  if (badBodyBytes >= 1 && badBodyBytes <= RECORD_BODY_BYTES_MAX && RECORD_HEADER_BYTES + badBodyBytes <= rest.length) {
+    seeds.push(checksumAt(rest, 0, badBodyBytes, lastGoodCrc));
+  }
+  const decoder = new RecordDecoder();
+  const command = createCommand();
+  const seqMin = lastGoodSeq + 1;
+  const seqMax = seqMin + Math.ceil(rest.length / (RECORD_HEADER_BYTES + 1));
+  for (let at = 1; at + RECORD_HEADER_BYTES < rest.length; at++) {
+    const bodyBytes = plausibleBodyBytes(rest, at, seqMin, seqMax);
+    if (bodyBytes < 0) continue;
+    const stored = readU32(rest, at + RECORD_CRC_OFFSET);
+    for (const seed of seeds) if (checksumAt(rest, at, bodyBytes, seed) === stored) return at;
+    const next = at + RECORD_HEADER_BYTES + bodyBytes;
+    const seq = readSafeU64(rest, at + RECORD_SEQ_OFFSET);
+    const nextBodyBytes = plausibleBodyBytes(rest, next, seq + 1, seq + 1);
+    if (nextBodyBytes >= 0 && checksumAt(rest, next, nextBodyBytes, stored) === readU32(rest, next + RECORD_CRC_OFFSET)) return at;
+    // Exactly the record that should follow the bad one, well-formed down to its body: evidence
+    // too (the bad one may be damaged beyond what the seeds cover, with nothing after to chain to).
+    if (seq === lastGoodSeq + 2 && decoder.decodeUnverified(rest, at, rest.length, command) > 0) return at;
+  }
+  return -1;
+}
