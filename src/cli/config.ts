@@ -15,6 +15,8 @@ import { DEFAULT_CORE_LIMITS, validateCoreLimits } from '../domain/limits.ts';
 import type { MarketSet } from '../domain/markets.ts';
 import { defaultMarketSet, parseMarketSetJson } from '../domain/markets.ts';
 import { RING_CAPACITY_MAX } from '../ring/spsc_ring.ts';
+import { DEFAULT_THREAD_LAYOUT, parseThreadLayout } from '../pipeline/thread_layout.ts';
+import type { ThreadLayout } from '../pipeline/thread_layout.ts';
 import type { WalDurability } from '../wal/wal_config.ts';
 import {
   WAL_BATCH_RECORDS_DEFAULT,
@@ -52,6 +54,8 @@ export interface ServerConfig {
   wal: WalOptions;
   /** Capacity of every inter-thread ring, in slots; a power of two. */
   ringCapacity: number;
+  /** Which pipeline stages share a worker thread (src/pipeline/thread_layout.ts). */
+  threads: ThreadLayout;
   coreLimits: CoreLimits;
   /** Closed orders the gateway's read model keeps for GET /orders/{id} and idempotent retries. */
   closedOrdersMax: number;
@@ -120,6 +124,7 @@ type OptionName =
   | 'wal-segment-bytes'
   | 'fsync'
   | 'ring-capacity'
+  | 'threads'
   | 'orders-open-max'
   | 'accounts-max'
   | 'fills-per-command-max'
@@ -142,6 +147,7 @@ export const OPTION_ENV: Readonly<Record<OptionName, string>> = {
   'wal-segment-bytes': 'WAL_SEGMENT_BYTES',
   fsync: 'FSYNC',
   'ring-capacity': 'RING_CAPACITY',
+  threads: 'PIPELINE_THREADS',
   'orders-open-max': 'ORDERS_OPEN_MAX',
   'accounts-max': 'ACCOUNTS_MAX',
   'fills-per-command-max': 'FILLS_PER_COMMAND_MAX',
@@ -327,6 +333,15 @@ function loadMarketSet(marketsFile: string | undefined, problems: string[]): Mar
   }
 }
 
+function readThreadLayout(text: string, problems: string[]): ThreadLayout {
+  try {
+    return parseThreadLayout(text);
+  } catch (error) {
+    problems.push(`--threads (PIPELINE_THREADS): ${(error as Error).message}`);
+    return parseThreadLayout(DEFAULT_THREAD_LAYOUT);
+  }
+}
+
 /** Parses and validates the configuration; throws a ConfigError listing every problem. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig {
   const problems: string[] = [];
@@ -337,6 +352,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
   const ringCapacity = read.integer('ring-capacity', CONFIG_DEFAULTS.ringCapacity, CONFIG_RANGES.ringCapacity);
   if (!isPowerOfTwo(ringCapacity)) problems.push(`--ring-capacity (RING_CAPACITY) must be a power of two, got ${ringCapacity}`);
   const coreLimits = readCoreLimits(read, problems);
+  const threads = readThreadLayout(read.text('threads', DEFAULT_THREAD_LAYOUT), problems);
   const dataDir = read.text('data', CONFIG_DEFAULTS.dataDir);
   const wal: WalOptions = {
     batchRecordsMax: read.integer('wal-batch-records', CONFIG_DEFAULTS.walBatchRecords, CONFIG_RANGES.walBatchRecords),
@@ -354,6 +370,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     marketSet: loadMarketSet(marketsFile, problems),
     wal,
     ringCapacity,
+    threads,
     coreLimits,
     closedOrdersMax: read.integer('closed-orders-max', CONFIG_DEFAULTS.closedOrdersMax, CONFIG_RANGES.closedOrdersMax),
     tradesMax: read.integer('trades-max', CONFIG_DEFAULTS.tradesMax, CONFIG_RANGES.tradesMax),

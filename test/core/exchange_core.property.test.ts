@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { FlowGenerator } from '../../bench/flows.ts';
 import { ExchangeCore } from '../../src/core/exchange_core.ts';
-import { CommandType, Side, createCommand, copyCommand, restingBuyReservation } from '../../src/domain/commands.ts';
+import { CommandType, Side, createCommand, copyCommand } from '../../src/domain/commands.ts';
+import { checkCoreInvariants } from '../../src/core/invariants.ts';
 import type { Command } from '../../src/domain/commands.ts';
 import { DoneReason } from '../../src/domain/events.ts';
 import type { OrderDoneEvent, TradeEvent } from '../../src/domain/events.ts';
@@ -32,51 +33,24 @@ function check(condition: boolean, message: () => string): void {
 }
 
 function checkInvariants(core: ExchangeCore, tally: Tally): void {
-  const { marketSet, engine, ledger, sequencer } = core;
-  // Conservation per asset and no negative balance.
-  const totals = new Array<number>(marketSet.assets.length).fill(0);
-  const locked = new Map<string, number>();
-  ledger.forEachBalance((accountId, assetId, available, lockedUnits) => {
-    check(available >= 0 && lockedUnits >= 0, () => `negative balance ${accountId}/${assetId}`);
-    totals[assetId] = (totals[assetId] ?? 0) + available + lockedUnits;
-    if (lockedUnits !== 0) locked.set(`${accountId}:${assetId}`, lockedUnits);
-    // The spendable view never runs ahead of the ledger (in one thread it is exactly equal).
-    const spendable = sequencer.spendableUnits(accountId, assetId);
+  // Conservation against this test's own tally of deposits − withdrawals, balances, reservations, books.
+  checkCoreInvariants(core, tally.supply);
+  // In one thread the spendable view is exactly the ledger's available (threads may only lag below).
+  core.ledger.forEachBalance((accountId, assetId, available) => {
+    const spendable = core.sequencer.spendableUnits(accountId, assetId);
     check(spendable === available, () => `spendable ${spendable} != available ${available} for ${accountId}/${assetId}`);
   });
-  for (let asset = 0; asset < totals.length; asset++) {
-    check(totals[asset] === tally.supply[asset], () => `asset ${asset}: Σ balances ${totals[asset]} != supply ${tally.supply[asset]}`);
-  }
-  // Locked funds = what the open orders reserve, recomputed from the books.
-  const expectedLocked = new Map<string, number>();
-  const open = new Set<number>();
-  for (const market of marketSet.markets) {
+  // Each accepted order is in exactly one state: open, or done once.
+  let open = 0;
+  for (const market of core.marketSet.markets) {
     for (const side of [Side.Buy, Side.Sell]) {
-      engine.forEachOpenOrder(market.id, side, (order) => {
-        check(!open.has(order.orderId), () => `order ${order.orderId} rests twice`);
-        open.add(order.orderId);
-        const assetId = side === Side.Buy ? market.quote.id : market.base.id;
-        const units =
-          side === Side.Buy
-            ? restingBuyReservation(market, order.priceTicks, order.remainingSteps)
-            : order.remainingSteps * market.stepUnits;
-        const key = `${order.accountId}:${assetId}`;
-        expectedLocked.set(key, (expectedLocked.get(key) ?? 0) + units);
+      core.engine.forEachOpenOrder(market.id, side, (order) => {
+        open += 1;
+        check(!tally.done.has(order.orderId), () => `order ${order.orderId} is open and done`);
       });
     }
-    // Never crossed after a command completes.
-    const bid = engine.bestBidTicks(market.id);
-    const ask = engine.bestAskTicks(market.id);
-    check(bid < 0 || ask < 0 || bid < ask, () => `${market.symbol} crossed: bid ${bid} ask ${ask}`);
   }
-  check(locked.size === expectedLocked.size, () => `locked entries ${locked.size} != reservations ${expectedLocked.size}`);
-  for (const [key, units] of expectedLocked) {
-    check(locked.get(key) === units, () => `locked ${key} = ${locked.get(key)} but open orders reserve ${units}`);
-  }
-  check(engine.openOrderCount === open.size, () => `openOrderCount ${engine.openOrderCount} != ${open.size}`);
-  // Each accepted order is in exactly one state: open, or done once.
-  for (const id of open) check(!tally.done.has(id), () => `order ${id} is open and done`);
-  check(open.size + tally.done.size === tally.placed.size, () => `open ${open.size} + done ${tally.done.size} != placed ${tally.placed.size}`);
+  check(open + tally.done.size === tally.placed.size, () => `open ${open} + done ${tally.done.size} != placed ${tally.placed.size}`);
 }
 
 function runFlow(seed: number, commands: number): { core: ExchangeCore; tally: Tally; accepted: Command[] } {

@@ -1,0 +1,408 @@
+/**
+ * The threaded pipeline as the main thread runs it.
+ *
+ * start(): recovers the WAL (torn tail cut, corruption refused) and replays it through the core in
+ * this thread, feeding the gateway's read models; then starts the workers from that state and
+ * opens for commands. submit(): encodes the command into ring G→S (503 when full) and resolves
+ * when its result comes back on T→G (durable, matched, settled) or its refusal on S→G.
+ * stop(): closes intake, waits until every accepted command has come back, asks the workers to
+ * stop, and computes the state digest from what they hand back (the replay command's digest).
+ * A worker that dies takes the whole pipeline down through `onFatal`: never half-alive.
+ */
+import { Worker } from 'node:worker_threads';
+import type { Command } from '../domain/commands.ts';
+import { CommandType, copyCommand } from '../domain/commands.ts';
+import type { ExecutionSink } from '../domain/events.ts';
+import type { CoreLimits } from '../domain/limits.ts';
+import type { MarketSet } from '../domain/markets.ts';
+import type { RejectCode } from '../domain/reject_codes.ts';
+import { ExchangeCore } from '../core/exchange_core.ts';
+import { exportCoreState } from '../core/core_state.ts';
+import type { CoreState } from '../core/core_state.ts';
+import { digestOf } from '../core/state_digest.ts';
+import type { StateSummary } from '../core/state_digest.ts';
+import { Ledger } from '../settlement/ledger.ts';
+import { engineFromState } from '../core/core_state.ts';
+import {
+  MessageTag,
+  createBalanceMessage,
+  createCancelRejectEvent,
+  createCommandEndMessage,
+  createCommandMessage,
+  createLevelEvent,
+  createOrderDoneEvent,
+  createRejectMessage,
+  createTradeEvent,
+  decodeBalance,
+  decodeCancelReject,
+  decodeCommand,
+  decodeCommandEnd,
+  decodeLevel,
+  decodeOrderDone,
+  decodeReject,
+  decodeTrade,
+  encodeCommand,
+  readTag,
+} from '../ring/messages.ts';
+import type { Inbox } from '../ring/ring_endpoints.ts';
+import type { SpscRing } from '../ring/spsc_ring.ts';
+import type { WalConfig } from '../wal/wal_config.ts';
+import { recoverWal } from '../wal/recovery.ts';
+import type { WalRecovery } from '../wal/recovery.ts';
+import type { WalStagePolicy } from '../wal/wal_stage.ts';
+import type { PipelineCounters, PipelineHandle, PipelinePhase, SubmitResult } from './pipeline_handle.ts';
+import { RING_NAMES, ThreadWiring, createWiring } from './ring_wiring.ts';
+import { SharedCounters } from './shared_counters.ts';
+import type { StageWorkerData, StageWorkerReport } from './stage_worker.ts';
+import type { ThreadLayout } from './thread_layout.ts';
+import { LatencyHistogram } from './latency_histogram.ts';
+
+export interface PipelineOptions {
+  marketSet: MarketSet;
+  limits: CoreLimits;
+  wal: WalConfig;
+  walPolicy: WalStagePolicy;
+  ringCapacity: number;
+  layout: ThreadLayout;
+  repair: boolean;
+  /** The gateway's read models: rebuilt by recovery, then fed from ring T→G. */
+  sink: ExecutionSink;
+  log: PipelineLog;
+  /** A worker died or the pipeline broke: the caller must end the process (the server exits 1). */
+  onFatal: (error: Error) => void;
+}
+
+export interface PipelineLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface RecoveryReport {
+  records: number;
+  lastSeq: number;
+  segments: number;
+  tornTail: WalRecovery['tornTail'];
+  repair: WalRecovery['repair'];
+  elapsedMs: number;
+}
+
+export interface StopReport extends StateSummary {
+  durableSeq: number;
+}
+
+interface Pending {
+  resolve: (result: SubmitResult) => void;
+  startedAt: number;
+  commandType: CommandType;
+}
+
+/** Messages handled per turn of the main-thread consumer before it yields to HTTP. */
+const CONSUME_BATCH_MAX = 8192;
+const REQUEST_ID_MAX = 0xffffffff;
+
+export class ThreadedPipeline implements PipelineHandle {
+  private phaseValue: PipelinePhase = 'recovering';
+  private lastSeqValue = 0;
+  private readonly counterMemory = new SharedCounters();
+  private wiring: ThreadWiring | undefined;
+  private workers: Worker[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextRequestId = 1;
+  private commandsRing: SpscRing | undefined;
+  private rejects: Inbox | undefined;
+  private reports: Inbox | undefined;
+  private readonly latency = new LatencyHistogram();
+  private consumer: Promise<void> | undefined;
+  private stopWaiters: Array<() => void> = [];
+  private stoppedReports: StageWorkerReport[] = [];
+  private fatal: Error | undefined;
+  private readonly scratch = {
+    message: createCommandMessage(),
+    command: createCommandMessage(),
+    trade: createTradeEvent(),
+    done: createOrderDoneEvent(),
+    level: createLevelEvent(),
+    cancelReject: createCancelRejectEvent(),
+    end: createCommandEndMessage(),
+    reject: createRejectMessage(),
+    balance: createBalanceMessage(),
+  };
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  get phase(): PipelinePhase {
+    return this.phaseValue;
+  }
+
+  get lastSeq(): number {
+    return this.lastSeqValue;
+  }
+
+  get durableSeq(): number {
+    return this.counterMemory.durableSeq;
+  }
+
+  /** Recovery, then workers; resolves when the pipeline accepts commands. */
+  async start(): Promise<RecoveryReport> {
+    const { options } = this;
+    const started = performance.now();
+    const core = new ExchangeCore(options.marketSet, options.limits, options.sink);
+    const recovery = recoverWal(options.wal.dataDir, { repair: options.repair, onRecord: (command) => core.replay(command) });
+    this.logRecovery(recovery);
+    this.lastSeqValue = core.lastSeq;
+    this.counterMemory.setDurableSeq(recovery.lastSeq);
+    const report: RecoveryReport = {
+      records: recovery.records,
+      lastSeq: recovery.lastSeq,
+      segments: recovery.segments.length,
+      tornTail: recovery.tornTail,
+      repair: recovery.repair,
+      elapsedMs: performance.now() - started,
+    };
+    await this.startWorkers(exportCoreState(core), recovery);
+    this.phaseValue = 'running';
+    this.consumer = this.consumeLoop();
+    return report;
+  }
+
+  submit(command: Readonly<Command>): Promise<SubmitResult> {
+    if (this.phaseValue !== 'running') return Promise.resolve({ status: 'unavailable', phase: this.phaseValue });
+    const ring = this.commandsRing!;
+    const offset = ring.claim();
+    if (offset < 0) return Promise.resolve({ status: 'overloaded' });
+    const requestId = this.nextRequestId;
+    this.nextRequestId = requestId === REQUEST_ID_MAX ? 1 : requestId + 1;
+    const message = this.scratch.message;
+    message.requestId = requestId;
+    copyCommand(command, message.command);
+    try {
+      encodeCommand(ring, offset, message);
+    } catch (error) {
+      ring.unclaim();
+      throw error;
+    }
+    ring.publish();
+    this.wiring!.ringDoorbellOf('GS');
+    return new Promise((resolve) => {
+      this.pending.set(requestId, { resolve, startedAt: performance.now(), commandType: command.type });
+    });
+  }
+
+  counters(): PipelineCounters {
+    const memory = this.counterMemory;
+    const byType = (read: (type: number) => number) => ({
+      deposit: read(CommandType.Deposit),
+      withdraw: read(CommandType.Withdraw),
+      place: read(CommandType.Place),
+      cancel: read(CommandType.Cancel),
+    });
+    const ringOccupancy: Record<string, { size: number; capacity: number }> = {};
+    if (this.wiring !== undefined) {
+      for (const name of RING_NAMES) {
+        const ring = this.wiring.ring(name);
+        ringOccupancy[name] = { size: ring.size(), capacity: ring.capacity };
+      }
+    }
+    return {
+      acceptedByType: byType((type) => memory.accepted(type)),
+      rejectedByType: byType((type) => memory.rejected(type)),
+      walFsyncs: memory.walFsyncs,
+      walRecords: memory.walRecords,
+      recordsPerFsync: memory.recordsPerFsync(),
+      fsyncLatencyMs: memory.fsyncLatencyMs(),
+      commandLatencyMs: this.latency.snapshot(),
+      ringOccupancy,
+    };
+  }
+
+  /** Graceful stop: no new commands, drain everything accepted, stop the workers, digest. */
+  async stop(): Promise<StopReport> {
+    if (this.phaseValue === 'recovering' || this.phaseValue === 'stopped') throw new Error(`pipeline: cannot stop while ${this.phaseValue}`);
+    this.phaseValue = 'stopping';
+    while (this.pending.size > 0 && this.fatal === undefined) await new Promise<void>((resolve) => this.stopWaiters.push(resolve));
+    const reports = await this.stopWorkers();
+    this.phaseValue = 'stopped';
+    await this.consumer;
+    return { ...this.digestFrom(reports), durableSeq: this.durableSeq };
+  }
+
+  private async startWorkers(state: CoreState, recovery: WalRecovery): Promise<void> {
+    const { options } = this;
+    const buffers = createWiring(options.layout, options.ringCapacity, this.counterMemory.buffer);
+    this.wiring = new ThreadWiring(buffers, 0);
+    this.commandsRing = this.wiring.ring('GS');
+    this.rejects = this.wiring.inbox('SG');
+    this.reports = this.wiring.inbox('TG');
+    const ready: Promise<void>[] = [];
+    for (let threadIndex = 1; threadIndex <= options.layout.length; threadIndex++) {
+      const workerData: StageWorkerData = {
+        threadIndex,
+        wiring: buffers,
+        marketSet: options.marketSet,
+        limits: options.limits,
+        state,
+        wal: { config: options.wal, position: recovery, policy: options.walPolicy },
+        stagingSlots: options.limits.fillsPerCommandMax * 3 + 8,
+      };
+      const worker = spawnStageWorker(workerData);
+      this.workers.push(worker);
+      ready.push(this.watchWorker(worker, threadIndex));
+    }
+    await Promise.all(ready);
+  }
+
+  private watchWorker(worker: Worker, threadIndex: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      worker.on('message', (report: StageWorkerReport) => {
+        if (report.type === 'ready') resolve();
+        else this.stoppedReports.push(report);
+      });
+      worker.on('error', (error) => {
+        reject(error);
+        this.die(new Error(`pipeline worker ${threadIndex} (${this.options.layout[threadIndex - 1]?.join('+')}) failed: ${error.message}`, { cause: error }));
+      });
+      worker.on('exit', (code) => {
+        if (code !== 0 || this.phaseValue !== 'stopping') {
+          const error = new Error(`pipeline worker ${threadIndex} exited with code ${code} while ${this.phaseValue}`);
+          reject(error);
+          if (this.phaseValue !== 'stopping' && this.phaseValue !== 'stopped') this.die(error);
+        }
+      });
+    });
+  }
+
+  private die(error: Error): void {
+    if (this.fatal !== undefined) return;
+    this.fatal = error;
+    this.phaseValue = 'stopped';
+    this.options.log.error({ err: error }, 'pipeline: fatal error, no further command is acknowledged');
+    this.wiring?.requestStop();
+    for (const wake of this.stopWaiters.splice(0)) wake();
+    this.options.onFatal(error);
+  }
+
+  private async stopWorkers(): Promise<StageWorkerReport[]> {
+    const exits = this.workers.map((worker) => new Promise<void>((resolve) => worker.once('exit', () => resolve())));
+    this.wiring!.requestStop();
+    await Promise.all(exits);
+    return this.stoppedReports;
+  }
+
+  private digestFrom(reports: StageWorkerReport[]): StateSummary {
+    const { marketSet, limits } = this.options;
+    let engineState: CoreState['engine'] | undefined;
+    let ledgerState: CoreState['ledger'] | undefined;
+    for (const report of reports) {
+      if (report.type !== 'stopped') continue;
+      engineState = report.engine ?? engineState;
+      ledgerState = report.ledger ?? ledgerState;
+    }
+    if (engineState === undefined || ledgerState === undefined) throw new Error('pipeline: workers did not report their final state');
+    const silent = { onTrade() {}, onOrderDone() {}, onLevel() {}, onCancelReject() {} };
+    const engine = engineFromState(marketSet, limits, silent, engineState);
+    const ledger = Ledger.fromState(marketSet, limits, { onCredit() {}, onOrderClosed() {}, onBalance() {} }, ledgerState);
+    return digestOf({
+      lastSeq: this.lastSeqValue,
+      tradeIdLast: engine.tradeIdLast,
+      marketCount: marketSet.markets.length,
+      forEachBalance: (fn) => ledger.forEachBalance(fn),
+      forEachOpenOrder: (marketId, side, fn) => engine.forEachOpenOrder(marketId, side, fn),
+    });
+  }
+
+  /** The main-thread consumer of S→G and T→G: runs between HTTP callbacks, sleeps when idle. */
+  private async consumeLoop(): Promise<void> {
+    const wiring = this.wiring!;
+    const hasWork = (): boolean => this.rejects!.available() > 0 || this.reports!.available() > 0 || this.phaseValue === 'stopped';
+    while (this.phaseValue !== 'stopped') {
+      const handled = this.consumeRejects() + this.consumeReports();
+      if (this.phaseValue === 'stopping' && this.pending.size === 0) for (const wake of this.stopWaiters.splice(0)) wake();
+      if (handled >= CONSUME_BATCH_MAX) await new Promise<void>((resolve) => setImmediate(resolve));
+      else if (handled === 0) await wiring.doorbell.sleepAsync(hasWork, 50);
+      else await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private consumeRejects(): number {
+    const rejects = this.rejects!;
+    const count = Math.min(rejects.available(), CONSUME_BATCH_MAX);
+    for (let i = 0; i < count; i++) {
+      const reject = decodeReject(rejects.ring, rejects.offset(i), this.scratch.reject);
+      this.resolve(reject.requestId, { status: 'rejected', code: reject.code as RejectCode, duplicateOrderId: reject.duplicateOrderId });
+    }
+    rejects.release(count);
+    return count;
+  }
+
+  private consumeReports(): number {
+    const reports = this.reports!;
+    const sink = this.options.sink;
+    const scratch = this.scratch;
+    const views = reports.ring;
+    const count = Math.min(reports.available(), CONSUME_BATCH_MAX);
+    for (let i = 0; i < count; i++) {
+      const offset = reports.offset(i);
+      switch (readTag(views, offset)) {
+        case MessageTag.Command:
+          sink.onCommand(decodeCommand(views, offset, scratch.command).command);
+          break;
+        case MessageTag.Trade:
+          sink.onTrade(decodeTrade(views, offset, scratch.trade));
+          break;
+        case MessageTag.OrderDone:
+          sink.onOrderDone(decodeOrderDone(views, offset, scratch.done));
+          break;
+        case MessageTag.Level:
+          sink.onLevel(decodeLevel(views, offset, scratch.level));
+          break;
+        case MessageTag.CancelReject:
+          sink.onCancelReject(decodeCancelReject(views, offset, scratch.cancelReject));
+          break;
+        case MessageTag.Balance: {
+          const balance = decodeBalance(views, offset, scratch.balance);
+          sink.onBalance(balance.accountId, balance.assetId, balance.availableUnits, balance.lockedUnits);
+          break;
+        }
+        case MessageTag.CommandEnd: {
+          const end = decodeCommandEnd(views, offset, scratch.end);
+          sink.onCommandEnd(scratch.command.command);
+          this.lastSeqValue = end.seq;
+          if (end.requestId !== 0) this.resolve(end.requestId, { status: 'accepted', seq: end.seq });
+          break;
+        }
+        default:
+          throw new Error(`pipeline: unexpected message tag on T→G at slot offset ${offset}`);
+      }
+    }
+    reports.release(count);
+    return count;
+  }
+
+  private resolve(requestId: number, result: SubmitResult): void {
+    const pending = this.pending.get(requestId);
+    if (pending === undefined) {
+      this.die(new Error(`pipeline: a result came back for unknown request ${requestId}`));
+      return;
+    }
+    this.pending.delete(requestId);
+    this.latency.record(performance.now() - pending.startedAt);
+    pending.resolve(result);
+  }
+
+  private logRecovery(recovery: WalRecovery): void {
+    const { log } = this.options;
+    if (recovery.tornTail !== null) log.warn({ tornTail: recovery.tornTail }, 'wal: torn tail truncated (an unacknowledged partial write)');
+    if (recovery.repair !== null) log.warn({ repair: recovery.repair }, 'wal: --repair cut the log at the first bad record');
+    log.info({ records: recovery.records, lastSeq: recovery.lastSeq, segments: recovery.segments.length }, 'wal: recovered');
+  }
+}
+
+function spawnStageWorker(workerData: StageWorkerData): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  if (!fromSources) return new Worker(new URL('./stage_worker.js', import.meta.url), { workerData });
+  return new Worker(new URL('./ts_worker_bootstrap.mjs', import.meta.url), {
+    argv: [new URL('./stage_worker.ts', import.meta.url).href],
+    workerData,
+  });
+}
