@@ -9,3 +9,12 @@ export class InvariantError extends Error {
 export function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new InvariantError(message);
 }
+
+/**
+ * For invariants whose message names values: `if (!(condition)) invariantBroken(\`...\`)`.
+ * A template literal passed to assert() is built on every call, even when the condition holds;
+ * on a hot path that is an allocation and a string format per check. This builds it only on failure.
+ */
+export function invariantBroken(message: string): never {
+  throw new InvariantError(message);
+}

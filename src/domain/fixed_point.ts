@@ -6,7 +6,7 @@
  * every integer is exact. Inputs are bounded at the gateway and in the sequencer so that no
  * product or sum the core computes can leave that range (see markets.ts for the per-market bounds).
  */
-import { assert } from './assert.ts';
+import { assert, invariantBroken } from './assert.ts';
 
 export const UNITS_MAX = Number.MAX_SAFE_INTEGER;
 /** The most decimals an asset may have; 10^15 still leaves room for whole units below 2^53. */
@@ -21,7 +21,7 @@ const POW10: readonly number[] = Array.from({ length: DECIMALS_MAX + 1 }, (_, i)
 
 export function pow10(exponent: number): number {
   const value = POW10[exponent];
-  assert(value !== undefined, `pow10: exponent ${exponent} out of range`);
+  if (!(value !== undefined)) invariantBroken(`pow10: exponent ${exponent} out of range`);
   return value;
 }
 
@@ -52,7 +52,7 @@ export function parseUnits(text: string, decimals: number, max: number = UNITS_M
 
 /** Formats integer units as a canonical decimal string with exactly `decimals` decimals. */
 export function formatUnits(units: number, decimals: number): string {
-  assert(Number.isSafeInteger(units), `formatUnits: ${units} is not a safe integer`);
+  if (!(Number.isSafeInteger(units))) invariantBroken(`formatUnits: ${units} is not a safe integer`);
   const negative = units < 0;
   const digits = String(negative ? -units : units);
   if (decimals === 0) return negative ? `-${digits}` : digits;

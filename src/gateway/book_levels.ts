@@ -8,7 +8,7 @@
  * cheap for the books an exchange sees (activity concentrates near the top). The number of levels
  * is bounded by the open orders, which the core bounds (ordersOpenMax).
  */
-import { assert } from '../domain/assert.ts';
+import { assert, invariantBroken } from '../domain/assert.ts';
 
 export class BookLevels {
   /** Sort keys, ascending: the price for asks, minus the price for bids, so index 0 is the best. */
@@ -26,8 +26,8 @@ export class BookLevels {
 
   /** Sets the total at `priceTicks`; 0 removes the level. */
   set(priceTicks: number, qtySteps: number): void {
-    assert(Number.isSafeInteger(priceTicks) && priceTicks > 0, `BookLevels.set: bad price ${priceTicks}`);
-    assert(Number.isSafeInteger(qtySteps) && qtySteps >= 0, `BookLevels.set: bad quantity ${qtySteps}`);
+    if (!(Number.isSafeInteger(priceTicks) && priceTicks > 0)) invariantBroken(`BookLevels.set: bad price ${priceTicks}`);
+    if (!(Number.isSafeInteger(qtySteps) && qtySteps >= 0)) invariantBroken(`BookLevels.set: bad quantity ${qtySteps}`);
     const key = this.sign * priceTicks;
     const index = this.lowerBound(key);
     const found = index < this.keys.length && this.keys[index] === key;
@@ -49,13 +49,13 @@ export class BookLevels {
   /** Price of the level at `index` (0 is the best). */
   priceAt(index: number): number {
     const key = this.keys[index];
-    assert(key !== undefined, `BookLevels.priceAt: index ${index} out of range`);
+    if (!(key !== undefined)) invariantBroken(`BookLevels.priceAt: index ${index} out of range`);
     return this.sign * key;
   }
 
   qtyAt(index: number): number {
     const qty = this.qtys[index];
-    assert(qty !== undefined, `BookLevels.qtyAt: index ${index} out of range`);
+    if (!(qty !== undefined)) invariantBroken(`BookLevels.qtyAt: index ${index} out of range`);
     return qty;
   }
 

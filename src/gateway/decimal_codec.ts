@@ -5,7 +5,7 @@
  * request may carry more decimals as long as they are zeros ("65000.10" and "65000.1" are the same
  * price on a 0.01 tick). Parsing is exact (domain/fixed_point.ts); no floating point touches money.
  */
-import { assert } from '../domain/assert.ts';
+import { assert, invariantBroken } from '../domain/assert.ts';
 import type { ParseResult } from '../domain/fixed_point.ts';
 import { formatUnits, parseUnits, pow10 } from '../domain/fixed_point.ts';
 import type { Asset, Market } from '../domain/markets.ts';
@@ -22,8 +22,8 @@ export interface MarketScale {
 export function marketScale(market: Market): MarketScale {
   const priceUnitsPerTick = market.tickUnits / pow10(market.quote.decimals - market.priceDecimals);
   const qtyUnitsPerStep = market.stepUnits / pow10(market.base.decimals - market.qtyDecimals);
-  assert(Number.isSafeInteger(priceUnitsPerTick) && priceUnitsPerTick >= 1, `${market.symbol}: tick not whole at its decimals`);
-  assert(Number.isSafeInteger(qtyUnitsPerStep) && qtyUnitsPerStep >= 1, `${market.symbol}: step not whole at its decimals`);
+  if (!(Number.isSafeInteger(priceUnitsPerTick) && priceUnitsPerTick >= 1)) invariantBroken(`${market.symbol}: tick not whole at its decimals`);
+  if (!(Number.isSafeInteger(qtyUnitsPerStep) && qtyUnitsPerStep >= 1)) invariantBroken(`${market.symbol}: step not whole at its decimals`);
   return { market, priceUnitsPerTick, qtyUnitsPerStep };
 }
 

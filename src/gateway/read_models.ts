@@ -19,7 +19,7 @@
  * - deposit/withdrawal results (the balance right after each one): the last `fundingResultsMax`;
  * - book levels: bounded by the open orders; balances: bounded by the core's accountsMax.
  */
-import { assert } from '../domain/assert.ts';
+import { assert, invariantBroken } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import { CommandType, OrderType, Side, TimeInForce } from '../domain/commands.ts';
 import type { CancelRejectEvent, ExecutionSink, LevelEvent, OrderDoneEvent, TradeEvent } from '../domain/events.ts';
@@ -119,7 +119,7 @@ const DONE_STATUS: Readonly<Record<DoneReason, OrderStatus>> = {
 
 function positiveOption(value: number | undefined, fallback: number, name: string): number {
   const result = value ?? fallback;
-  assert(Number.isSafeInteger(result) && result >= 1, `ReadModels: ${name} must be a positive integer, got ${result}`);
+  if (!(Number.isSafeInteger(result) && result >= 1)) invariantBroken(`ReadModels: ${name} must be a positive integer, got ${result}`);
   return result;
 }
 
@@ -217,7 +217,7 @@ export class ReadModels implements ExecutionSink {
     const result: OrderState[] = [];
     for (const orderId of orderIds) {
       const order = this.orders.get(orderId);
-      assert(order !== undefined, `ReadModels: open order ${orderId} has no state`);
+      if (!(order !== undefined)) invariantBroken(`ReadModels: open order ${orderId} has no state`);
       result.push(order);
     }
     return result;
@@ -242,14 +242,14 @@ export class ReadModels implements ExecutionSink {
 
   bookSide(marketId: number, side: Side): BookLevels {
     const book = this.books[marketId * 2 + side];
-    assert(book !== undefined, `ReadModels.bookSide: unknown market ${marketId}`);
+    if (!(book !== undefined)) invariantBroken(`ReadModels.bookSide: unknown market ${marketId}`);
     return book;
   }
 
   /** Up to `limit` recent trades of the market, newest first. */
   recentTrades(marketId: number, limit: number): TradeRecord[] {
     const history = this.trades[marketId];
-    assert(history !== undefined, `ReadModels.recentTrades: unknown market ${marketId}`);
+    if (!(history !== undefined)) invariantBroken(`ReadModels.recentTrades: unknown market ${marketId}`);
     return history.newest(limit);
   }
 
@@ -285,15 +285,15 @@ export class ReadModels implements ExecutionSink {
   // The execution stream (ExecutionSink).
 
   onCommand(command: Readonly<Command>): void {
-    assert(command.seq > this.lastSeqValue, `ReadModels: seq ${command.seq} after ${this.lastSeqValue}`);
+    if (!(command.seq > this.lastSeqValue)) invariantBroken(`ReadModels: seq ${command.seq} after ${this.lastSeqValue}`);
     if (command.type === CommandType.Place) this.addOrder(command);
   }
 
   onTrade(event: Readonly<TradeEvent>): void {
     const taker = this.orders.get(event.takerOrderId);
     const maker = this.orders.get(event.makerOrderId);
-    assert(taker !== undefined, `ReadModels.onTrade: unknown taker ${event.takerOrderId}`);
-    assert(maker !== undefined, `ReadModels.onTrade: unknown maker ${event.makerOrderId}`);
+    if (!(taker !== undefined)) invariantBroken(`ReadModels.onTrade: unknown taker ${event.takerOrderId}`);
+    if (!(maker !== undefined)) invariantBroken(`ReadModels.onTrade: unknown maker ${event.makerOrderId}`);
     taker.fills?.push({
       tradeId: event.tradeId,
       priceTicks: event.priceTicks,
@@ -307,19 +307,19 @@ export class ReadModels implements ExecutionSink {
     maker.remainingSteps = event.makerRemainingSteps;
     maker.status = 'partially_filled';
     const history = this.trades[event.marketId];
-    assert(history !== undefined, `ReadModels.onTrade: unknown market ${event.marketId}`);
+    if (!(history !== undefined)) invariantBroken(`ReadModels.onTrade: unknown market ${event.marketId}`);
     history.push(event);
   }
 
   onOrderDone(event: Readonly<OrderDoneEvent>): void {
     const order = this.orders.get(event.orderId);
-    assert(order !== undefined, `ReadModels.onOrderDone: unknown order ${event.orderId}`);
-    assert(order.closedSeq === 0, `ReadModels.onOrderDone: order ${event.orderId} closed twice`);
+    if (!(order !== undefined)) invariantBroken(`ReadModels.onOrderDone: unknown order ${event.orderId}`);
+    if (!(order.closedSeq === 0)) invariantBroken(`ReadModels.onOrderDone: order ${event.orderId} closed twice`);
     order.status = DONE_STATUS[event.reason];
     order.remainingSteps = event.remainingSteps;
     order.closedSeq = event.seq;
     const open = this.openOrderIdsByAccount.get(order.accountId);
-    assert(open?.delete(order.orderId) === true, `ReadModels.onOrderDone: order ${event.orderId} was not open`);
+    if (!(open?.delete(order.orderId) === true)) invariantBroken(`ReadModels.onOrderDone: order ${event.orderId} was not open`);
     if (open.size === 0) this.openOrderIdsByAccount.delete(order.accountId);
     this.openCount -= 1;
     this.retainClosed(order);
@@ -335,7 +335,7 @@ export class ReadModels implements ExecutionSink {
   }
 
   onBalance(accountId: number, assetId: number, availableUnits: number, lockedUnits: number): void {
-    assert(assetId >= 0 && assetId < this.marketSet.assets.length, `ReadModels.onBalance: unknown asset ${assetId}`);
+    if (!(assetId >= 0 && assetId < this.marketSet.assets.length)) invariantBroken(`ReadModels.onBalance: unknown asset ${assetId}`);
     let columns = this.balances.get(accountId);
     if (columns === undefined) {
       columns = new Float64Array(this.marketSet.assets.length * 2);
@@ -359,7 +359,7 @@ export class ReadModels implements ExecutionSink {
   }
 
   restoreOpenOrder(restored: Readonly<RestoredOrder>, clientOrderId = ''): void {
-    assert(!this.orders.has(restored.orderId), `ReadModels.restoreOpenOrder: order ${restored.orderId} twice`);
+    if (!(!this.orders.has(restored.orderId))) invariantBroken(`ReadModels.restoreOpenOrder: order ${restored.orderId} twice`);
     const order: MutableOrderState = {
       orderId: restored.orderId,
       accountId: restored.accountId,
@@ -385,14 +385,14 @@ export class ReadModels implements ExecutionSink {
   }
 
   restoreLastSeq(seq: number): void {
-    assert(Number.isSafeInteger(seq) && seq >= this.lastSeqValue, `ReadModels.restoreLastSeq: bad seq ${seq}`);
+    if (!(Number.isSafeInteger(seq) && seq >= this.lastSeqValue)) invariantBroken(`ReadModels.restoreLastSeq: bad seq ${seq}`);
     this.lastSeqValue = seq;
   }
 
   // -----------------------------------------------------------------------------------------------
 
   private addOrder(command: Readonly<Command>): void {
-    assert(!this.orders.has(command.seq), `ReadModels: order ${command.seq} placed twice`);
+    if (!(!this.orders.has(command.seq))) invariantBroken(`ReadModels: order ${command.seq} placed twice`);
     const marketBuy = command.orderType === OrderType.Market && command.side === Side.Buy;
     const order: MutableOrderState = {
       orderId: command.seq,
@@ -443,7 +443,7 @@ export class ReadModels implements ExecutionSink {
   private evictOldestClosed(): void {
     const orderId = this.closedRing[this.closedHead]!;
     const order = this.orders.get(orderId);
-    assert(order !== undefined && order.closedSeq !== 0, `ReadModels: closed order ${orderId} missing`);
+    if (!(order !== undefined && order.closedSeq !== 0)) invariantBroken(`ReadModels: closed order ${orderId} missing`);
     if (this.fillsCursor > 0) this.fillsCursor -= 1;
     else this.closedFillsTotal -= order.fills?.length ?? 0;
     this.orders.delete(orderId);
@@ -459,7 +459,7 @@ export class ReadModels implements ExecutionSink {
     assert(this.fillsCursor < this.closedCount, 'ReadModels: fills counted for no closed order');
     const orderId = this.closedRing[(this.closedHead + this.fillsCursor) % this.closedOrdersMax]!;
     const order = this.orders.get(orderId);
-    assert(order !== undefined, `ReadModels: closed order ${orderId} missing`);
+    if (!(order !== undefined)) invariantBroken(`ReadModels: closed order ${orderId} missing`);
     this.closedFillsTotal -= order.fills?.length ?? 0;
     order.fills = null;
     this.fillsCursor += 1;
@@ -467,7 +467,7 @@ export class ReadModels implements ExecutionSink {
 
   private recordFunding(command: Readonly<Command>): void {
     const balance = this.balance(command.accountId, command.assetId);
-    assert(balance !== undefined, `ReadModels: funding of account ${command.accountId} left no balance`);
+    if (!(balance !== undefined)) invariantBroken(`ReadModels: funding of account ${command.accountId} left no balance`);
     if (this.fundingResults.size >= this.fundingResultsMax) {
       const oldest = this.fundingResults.keys().next().value;
       if (oldest !== undefined) this.fundingResults.delete(oldest);

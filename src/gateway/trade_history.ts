@@ -3,7 +3,7 @@
  * allocated once, that overwrites its oldest entry when full. Columns are typed arrays, so
  * recording a trade allocates nothing.
  */
-import { assert } from '../domain/assert.ts';
+import { assert, invariantBroken } from '../domain/assert.ts';
 import type { Side } from '../domain/commands.ts';
 
 export interface TradeRecord {
@@ -28,7 +28,7 @@ export class TradeHistory {
   private count = 0;
 
   constructor(capacity: number) {
-    assert(Number.isSafeInteger(capacity) && capacity >= 1, `TradeHistory: capacity ${capacity} must be a positive integer`);
+    if (!(Number.isSafeInteger(capacity) && capacity >= 1)) invariantBroken(`TradeHistory: capacity ${capacity} must be a positive integer`);
     this.capacity = capacity;
     this.tradeIds = new Float64Array(capacity);
     this.prices = new Float64Array(capacity);

@@ -11,7 +11,7 @@
  * This module keeps the structure consistent (pool, index, queues, totals, trees); the matching
  * rules live in matching_engine.ts.
  */
-import { InvariantError, assert } from '../domain/assert.ts';
+import { assert, invariantBroken, InvariantError } from '../domain/assert.ts';
 import { Side } from '../domain/commands.ts';
 import { OrderIndex } from './order_index.ts';
 import { OrderPool } from './order_pool.ts';
@@ -194,11 +194,11 @@ export class OrderBooks {
     for (let market = 0; market < this.marketCount; market += 1) {
       const bid = this.bestPrice(bookOf(market, Side.Buy));
       const ask = this.bestPrice(bookOf(market, Side.Sell));
-      assert(bid < 0 || ask < 0 || bid < ask, `OrderBooks: market ${market} is crossed (bid ${bid} >= ask ${ask})`);
+      if (!(bid < 0 || ask < 0 || bid < ask)) invariantBroken(`OrderBooks: market ${market} is crossed (bid ${bid} >= ask ${ask})`);
     }
-    assert(orders === pool.used, `OrderBooks: ${pool.used} pool slots in use but ${orders} orders on the books`);
-    assert(orders === this.index.size, `OrderBooks: ${this.index.size} index entries but ${orders} orders on the books`);
-    assert(levels === this.nodes.used, `OrderBooks: ${this.nodes.used} level nodes in use but ${levels} levels in trees`);
+    if (orders !== pool.used) invariantBroken(`OrderBooks: ${pool.used} pool slots in use but ${orders} orders on the books`);
+    if (orders !== this.index.size) invariantBroken(`OrderBooks: ${this.index.size} index entries but ${orders} orders on the books`);
+    if (levels !== this.nodes.used) invariantBroken(`OrderBooks: ${this.nodes.used} level nodes in use but ${levels} levels in trees`);
   }
 
   private checkLevel(book: number, level: number, seen: Uint8Array): number {
@@ -212,7 +212,7 @@ export class OrderBooks {
     let total = 0;
     let previous = NIL;
     for (let slot = this.levelHead[level]!; slot !== NIL; slot = pool.next(slot)) {
-      assert(seen[slot] === 0, `OrderBooks: slot ${slot} is on the books twice`);
+      if (!(seen[slot] === 0)) invariantBroken(`OrderBooks: slot ${slot} is on the books twice`);
       seen[slot] = 1;
       assert(pool.level(slot) === level, 'OrderBooks: order does not point back at its level');
       assert(pool.prev(slot) === previous, 'OrderBooks: broken prev link in a level queue');
@@ -227,7 +227,7 @@ export class OrderBooks {
     assert(this.levelTail[level] === previous, 'OrderBooks: level tail is wrong');
     assert(count > 0, 'OrderBooks: empty level left in the tree');
     assert(count === this.levelCount[level], 'OrderBooks: level count differs from its queue');
-    assert(total === this.levelTotal[level], `OrderBooks: level ${price} total ${this.levelTotal[level]} != sum of its orders ${total}`);
+    if (!(total === this.levelTotal[level])) invariantBroken(`OrderBooks: level ${price} total ${this.levelTotal[level]} != sum of its orders ${total}`);
     return count;
   }
 }

@@ -6,7 +6,7 @@
  * Every ring knows the thread that produces into it and the thread that consumes it, so either
  * side can ring the other's doorbell.
  */
-import { assert } from '../domain/assert.ts';
+import { assert, invariantBroken } from '../domain/assert.ts';
 import { Doorbell } from '../ring/doorbell.ts';
 import { MESSAGE_SLOT_BYTES } from '../ring/messages.ts';
 import { Inbox, Outbox } from '../ring/ring_endpoints.ts';
@@ -47,7 +47,7 @@ export function createWiring(layout: ThreadLayout, ringCapacity: number, counter
 export function threadOf(layout: ThreadLayout, stage: StageName | 'gateway'): number {
   if (stage === 'gateway') return 0;
   const index = layout.findIndex((stages) => stages.includes(stage));
-  assert(index >= 0, `wiring: stage ${stage} has no thread`);
+  if (!(index >= 0)) invariantBroken(`wiring: stage ${stage} has no thread`);
   return index + 1;
 }
 
@@ -80,13 +80,13 @@ export class ThreadWiring {
 
   inbox(name: RingName): Inbox {
     const [producer, consumer] = RING_ENDS[name];
-    assert(threadOf(this.buffers.layout, consumer) === this.threadIndex, `wiring: ring ${name} is not consumed here`);
+    if (!(threadOf(this.buffers.layout, consumer) === this.threadIndex)) invariantBroken(`wiring: ring ${name} is not consumed here`);
     return new Inbox(this.ring(name), this.doorbells[threadOf(this.buffers.layout, producer)]!);
   }
 
   outbox(name: RingName, stagingSlots: number): Outbox {
     const [producer, consumer] = RING_ENDS[name];
-    assert(threadOf(this.buffers.layout, producer) === this.threadIndex, `wiring: ring ${name} is not produced here`);
+    if (!(threadOf(this.buffers.layout, producer) === this.threadIndex)) invariantBroken(`wiring: ring ${name} is not produced here`);
     return new Outbox(this.ring(name), this.doorbells[threadOf(this.buffers.layout, consumer)]!, stagingSlots);
   }
 

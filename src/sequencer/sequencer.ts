@@ -11,7 +11,7 @@
  * Rejected commands get no seq and change nothing. Recovery feeds the WAL through `replay()`, which
  * applies exactly what `submit()` applied. Pure: no I/O, no clock (the shell passes `nowMs`), no threads.
  */
-import { assert } from '../domain/assert.ts';
+import { assert, invariantBroken } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import {
   ACCOUNT_ID_MAX,
@@ -70,7 +70,7 @@ export class Sequencer {
 
   constructor(marketSet: MarketSet, limits: CoreLimits, nextSeq = 1) {
     const limitErrors = validateCoreLimits(limits);
-    assert(limitErrors.length === 0, `Sequencer: invalid limits: ${limitErrors.join('; ')}`);
+    if (!(limitErrors.length === 0)) invariantBroken(`Sequencer: invalid limits: ${limitErrors.join('; ')}`);
     assert(Number.isSafeInteger(nextSeq), 'Sequencer: nextSeq must be an integer');
     assert(nextSeq >= 1, 'Sequencer: nextSeq must be at least 1');
     marketSet.markets.forEach((market, id) => assert(market.id === id, 'Sequencer: market ids must equal their index'));
@@ -126,34 +126,31 @@ export class Sequencer {
    * command while live operation may deliver them later: replay never sees less spendable than live.
    */
   replay(command: Readonly<Command>): void {
-    assert(command.seq === this.nextSeqValue, `Sequencer.replay: seq ${command.seq}, expected ${this.nextSeqValue}`);
-    assert(Number.isSafeInteger(command.timestampMs), `Sequencer.replay: seq ${command.seq} has a bad timestamp`);
-    assert(
-      command.timestampMs >= this.lastTimestampValue,
-      `Sequencer.replay: seq ${command.seq} timestamp ${command.timestampMs} before ${this.lastTimestampValue}`,
-    );
+    if (command.seq !== this.nextSeqValue) invariantBroken(`Sequencer.replay: seq ${command.seq}, expected ${this.nextSeqValue}`);
+    if (!(Number.isSafeInteger(command.timestampMs))) invariantBroken(`Sequencer.replay: seq ${command.seq} has a bad timestamp`);
+    if (!(command.timestampMs >= this.lastTimestampValue)) invariantBroken(`Sequencer.replay: seq ${command.seq} timestamp ${command.timestampMs} before ${this.lastTimestampValue}`);
     const code = this.check(command, true);
-    assert(code === RejectCode.None, `Sequencer.replay: seq ${command.seq} fails the pre-check: ${REJECT_INFO[code].code}`);
+    if (code !== RejectCode.None) invariantBroken(`Sequencer.replay: seq ${command.seq} fails the pre-check: ${REJECT_INFO[code].code}`);
     this.apply(command);
   }
 
   /** Settlement made `amountUnits` available to the account (deposit, proceeds, release). */
   credit(accountId: number, assetId: number, amountUnits: number): void {
     const index = this.accountIndexById.get(accountId);
-    assert(index !== undefined, `Sequencer.credit: unknown account ${accountId}`);
-    assert(this.isAssetId(assetId), `Sequencer.credit: unknown asset ${assetId}`);
-    assert(Number.isSafeInteger(amountUnits), `Sequencer.credit: amount ${amountUnits} is not an integer`);
-    assert(amountUnits > 0, `Sequencer.credit: amount ${amountUnits} must be positive`);
+    if (!(index !== undefined)) invariantBroken(`Sequencer.credit: unknown account ${accountId}`);
+    if (!(this.isAssetId(assetId))) invariantBroken(`Sequencer.credit: unknown asset ${assetId}`);
+    if (!(Number.isSafeInteger(amountUnits))) invariantBroken(`Sequencer.credit: amount ${amountUnits} is not an integer`);
+    if (!(amountUnits > 0)) invariantBroken(`Sequencer.credit: amount ${amountUnits} must be positive`);
     const slot = index * this.assetCount + assetId;
     const spendable = (this.spendable[slot] as number) + amountUnits;
     // Spendable never exceeds the ledger's balance, which never exceeds the asset's supply.
-    assert(spendable <= this.supplyUnits[assetId]!, `Sequencer.credit: account ${accountId} spendable above supply`);
+    if (!(spendable <= this.supplyUnits[assetId]!)) invariantBroken(`Sequencer.credit: account ${accountId} spendable above supply`);
     this.spendable[slot] = spendable;
   }
 
   /** Settlement removed the order from the book for good: it is no longer a cancel target. */
   orderClosed(orderId: number): void {
-    assert(this.openOrders.delete(orderId), `Sequencer.orderClosed: order ${orderId} is not open`);
+    if (!(this.openOrders.delete(orderId))) invariantBroken(`Sequencer.orderClosed: order ${orderId} is not open`);
   }
 
   spendableUnits(accountId: number, assetId: number): number {
@@ -350,7 +347,7 @@ export class Sequencer {
 
   private createAccount(accountId: number): number {
     assert(this.accountCountValue < this.limits.accountsMax, 'Sequencer: too many accounts');
-    assert(isAccountId(accountId), `Sequencer: bad account id ${accountId}`);
+    if (!(isAccountId(accountId))) invariantBroken(`Sequencer: bad account id ${accountId}`);
     const index = this.accountCountValue;
     this.accountCountValue += 1;
     this.accountIds[index] = accountId;
@@ -373,34 +370,34 @@ export class Sequencer {
     this.lastTimestampValue = state.lastTimestampMs;
     assert(state.supplyUnits.length === this.assetCount, 'Sequencer.fromState: supplyUnits length');
     state.supplyUnits.forEach((units, assetId) => {
-      assert(isUnits(units), `Sequencer.fromState: bad supply of asset ${assetId}`);
+      if (!(isUnits(units))) invariantBroken(`Sequencer.fromState: bad supply of asset ${assetId}`);
       this.supplyUnits[assetId] = units;
     });
     assert(state.accounts.length <= this.limits.accountsMax, 'Sequencer.fromState: more accounts than accountsMax');
     for (const account of state.accounts) {
-      assert(!this.accountIndexById.has(account.accountId), `Sequencer.fromState: account ${account.accountId} twice`);
+      if (!(!this.accountIndexById.has(account.accountId))) invariantBroken(`Sequencer.fromState: account ${account.accountId} twice`);
       const base = this.createAccount(account.accountId) * this.assetCount;
       assert(account.spendableUnits.length === this.assetCount, 'Sequencer.fromState: spendableUnits length');
       account.spendableUnits.forEach((units, assetId) => {
-        assert(isUnits(units), `Sequencer.fromState: bad spendable of account ${account.accountId}`);
-        assert(units <= this.supplyUnits[assetId]!, `Sequencer.fromState: account ${account.accountId} spendable above supply`);
+        if (!(isUnits(units))) invariantBroken(`Sequencer.fromState: bad spendable of account ${account.accountId}`);
+        if (!(units <= this.supplyUnits[assetId]!)) invariantBroken(`Sequencer.fromState: account ${account.accountId} spendable above supply`);
         this.spendable[base + assetId] = units;
       });
     }
     assert(state.openOrders.length <= this.limits.ordersOpenMax, 'Sequencer.fromState: more open orders than ordersOpenMax');
     for (const [orderId, accountId] of state.openOrders) {
-      assert(this.isPastSeq(orderId), `Sequencer.fromState: open order ${orderId} out of range`);
-      assert(this.accountIndexById.has(accountId), `Sequencer.fromState: open order ${orderId} of unknown account`);
-      assert(!this.openOrders.has(orderId), `Sequencer.fromState: open order ${orderId} twice`);
+      if (!(this.isPastSeq(orderId))) invariantBroken(`Sequencer.fromState: open order ${orderId} out of range`);
+      if (!(this.accountIndexById.has(accountId))) invariantBroken(`Sequencer.fromState: open order ${orderId} of unknown account`);
+      if (!(!this.openOrders.has(orderId))) invariantBroken(`Sequencer.fromState: open order ${orderId} twice`);
       this.openOrders.set(orderId, accountId);
     }
     assert(state.clientOrderIds.length <= this.limits.clientOrderIdsMax, 'Sequencer.fromState: too many clientOrderIds');
     for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
-      assert(CLIENT_ORDER_ID_PATTERN.test(clientOrderId), `Sequencer.fromState: bad clientOrderId "${clientOrderId}"`);
-      assert(this.accountIndexById.has(accountId), `Sequencer.fromState: clientOrderId of unknown account ${accountId}`);
-      assert(this.isPastSeq(orderId), `Sequencer.fromState: clientOrderId order ${orderId} out of range`);
+      if (!(CLIENT_ORDER_ID_PATTERN.test(clientOrderId))) invariantBroken(`Sequencer.fromState: bad clientOrderId "${clientOrderId}"`);
+      if (!(this.accountIndexById.has(accountId))) invariantBroken(`Sequencer.fromState: clientOrderId of unknown account ${accountId}`);
+      if (!(this.isPastSeq(orderId))) invariantBroken(`Sequencer.fromState: clientOrderId order ${orderId} out of range`);
       const key = clientOrderIdKey(accountId, clientOrderId);
-      assert(!this.clientOrderIds.has(key), `Sequencer.fromState: clientOrderId ${key} twice`);
+      if (!(!this.clientOrderIds.has(key))) invariantBroken(`Sequencer.fromState: clientOrderId ${key} twice`);
       this.clientOrderIds.set(key, orderId);
     }
   }

@@ -12,7 +12,7 @@
  * reserve, a resting limit buy locks exactly ceil(limit × remaining), and a resting sell exactly its
  * remaining base. Pure: no I/O, no clock, no threads; the order table is preallocated.
  */
-import { assert } from '../domain/assert.ts';
+import { assert, invariantBroken } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import { ACCOUNT_ID_MAX, CommandType, OrderType, Side, reservationUnits, reservedAssetId, restingBuyReservation } from '../domain/commands.ts';
 import type { CancelRejectEvent, LedgerSink, LevelEvent, MatchSink, OrderDoneEvent, TradeEvent } from '../domain/events.ts';
@@ -80,7 +80,7 @@ export class Ledger implements MatchSink {
 
   constructor(marketSet: MarketSet, limits: CoreLimits, sink: LedgerSink) {
     const limitErrors = validateCoreLimits(limits);
-    assert(limitErrors.length === 0, `Ledger: invalid limits: ${limitErrors.join('; ')}`);
+    if (!(limitErrors.length === 0)) invariantBroken(`Ledger: invalid limits: ${limitErrors.join('; ')}`);
     marketSet.markets.forEach((market, id) => assert(market.id === id, 'Ledger: market ids must equal their index'));
     marketSet.assets.forEach((asset, id) => assert(asset.id === id, 'Ledger: asset ids must equal their index'));
     assert(marketSet.markets.length <= 0xffff, 'Ledger: market ids must fit 16 bits');
@@ -141,7 +141,7 @@ export class Ledger implements MatchSink {
 
   /** Σ deposits − Σ withdrawals of an asset. */
   supplyOf(assetId: number): number {
-    assert(this.isAssetId(assetId), `Ledger.supplyOf: unknown asset ${assetId}`);
+    if (!(this.isAssetId(assetId))) invariantBroken(`Ledger.supplyOf: unknown asset ${assetId}`);
     return this.supplyUnits[assetId]!;
   }
 
@@ -160,8 +160,8 @@ export class Ledger implements MatchSink {
   // Commands, in seq order, each before the matching engine sees it.
 
   applyCommand(command: Readonly<Command>): void {
-    assert(Number.isSafeInteger(command.seq), `Ledger.applyCommand: bad seq ${command.seq}`);
-    assert(command.seq > this.lastSeqValue, `Ledger.applyCommand: seq ${command.seq} after ${this.lastSeqValue}`);
+    if (!(Number.isSafeInteger(command.seq))) invariantBroken(`Ledger.applyCommand: bad seq ${command.seq}`);
+    if (!(command.seq > this.lastSeqValue)) invariantBroken(`Ledger.applyCommand: seq ${command.seq} after ${this.lastSeqValue}`);
     switch (command.type) {
       case CommandType.Deposit:
         this.applyDeposit(command);
@@ -175,16 +175,16 @@ export class Ledger implements MatchSink {
       case CommandType.Cancel:
         break; // The engine's Cancelled done event releases the reservation.
       default:
-        assert(false, `Ledger.applyCommand: unknown command type ${String(command.type)}`);
+        if (!(false)) invariantBroken(`Ledger.applyCommand: unknown command type ${String(command.type)}`);
     }
     this.lastSeqValue = command.seq;
   }
 
   private applyDeposit(command: Readonly<Command>): void {
     const { accountId, assetId, amountUnits } = command;
-    assert(this.isAssetId(assetId), `Ledger: deposit of unknown asset ${assetId}`);
+    if (!(this.isAssetId(assetId))) invariantBroken(`Ledger: deposit of unknown asset ${assetId}`);
     assertPositiveUnits(amountUnits, 'deposit amount');
-    assert(amountUnits <= UNITS_MAX - this.supplyUnits[assetId]!, `Ledger: deposit would take asset ${assetId} past UNITS_MAX`);
+    if (!(amountUnits <= UNITS_MAX - this.supplyUnits[assetId]!)) invariantBroken(`Ledger: deposit would take asset ${assetId} past UNITS_MAX`);
     const index = this.accountIndexById.get(accountId) ?? this.createAccount(accountId);
     const slot = index * this.assetCount + assetId;
     this.supplyUnits[assetId] = this.supplyUnits[assetId]! + amountUnits;
@@ -195,12 +195,12 @@ export class Ledger implements MatchSink {
 
   private applyWithdraw(command: Readonly<Command>): void {
     const { accountId, assetId, amountUnits } = command;
-    assert(this.isAssetId(assetId), `Ledger: withdrawal of unknown asset ${assetId}`);
+    if (!(this.isAssetId(assetId))) invariantBroken(`Ledger: withdrawal of unknown asset ${assetId}`);
     assertPositiveUnits(amountUnits, 'withdrawal amount');
     const index = this.accountIndexById.get(accountId);
-    assert(index !== undefined, `Ledger: withdrawal from unknown account ${accountId}`);
+    if (!(index !== undefined)) invariantBroken(`Ledger: withdrawal from unknown account ${accountId}`);
     const slot = index * this.assetCount + assetId;
-    assert(this.available[slot]! >= amountUnits, `Ledger: withdrawal of ${amountUnits} exceeds account ${accountId} available`);
+    if (!(this.available[slot]! >= amountUnits)) invariantBroken(`Ledger: withdrawal of ${amountUnits} exceeds account ${accountId} available`);
     this.available[slot] = this.available[slot]! - amountUnits;
     this.supplyUnits[assetId] = this.supplyUnits[assetId]! - amountUnits;
     this.emitBalance(index, assetId);
@@ -208,15 +208,15 @@ export class Ledger implements MatchSink {
 
   private applyPlace(command: Readonly<Command>): void {
     const market = this.markets[command.marketId];
-    assert(market !== undefined, `Ledger: order ${command.seq} for unknown market ${command.marketId}`);
+    if (!(market !== undefined)) invariantBroken(`Ledger: order ${command.seq} for unknown market ${command.marketId}`);
     const index = this.accountIndexById.get(command.accountId);
-    assert(index !== undefined, `Ledger: order ${command.seq} of unknown account ${command.accountId}`);
-    assert(this.freeSlotCount > 0, `Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
+    if (!(index !== undefined)) invariantBroken(`Ledger: order ${command.seq} of unknown account ${command.accountId}`);
+    if (!(this.freeSlotCount > 0)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
     const assetId = reservedAssetId(market, command.side);
     const units = reservationUnits(market, command);
-    assert(Number.isSafeInteger(units) && units >= 0, `Ledger: order ${command.seq} has a bad reservation`);
+    if (!(Number.isSafeInteger(units) && units >= 0)) invariantBroken(`Ledger: order ${command.seq} has a bad reservation`);
     const balanceSlot = index * this.assetCount + assetId;
-    assert(this.available[balanceSlot]! >= units, `Ledger: order ${command.seq} reserves more than account ${command.accountId} has`);
+    if (!(this.available[balanceSlot]! >= units)) invariantBroken(`Ledger: order ${command.seq} reserves more than account ${command.accountId} has`);
     this.available[balanceSlot] = this.available[balanceSlot]! - units;
     this.locked[balanceSlot] = this.locked[balanceSlot]! + units;
     const isMarket = command.orderType === OrderType.Market;
@@ -230,16 +230,16 @@ export class Ledger implements MatchSink {
 
   onTrade(event: Readonly<TradeEvent>): void {
     const market = this.markets[event.marketId];
-    assert(market !== undefined, `Ledger.onTrade: unknown market ${event.marketId}`);
-    assert(Number.isSafeInteger(event.qtySteps) && event.qtySteps > 0, `Ledger.onTrade: trade ${event.tradeId} bad qty`);
-    assert(Number.isSafeInteger(event.priceTicks) && event.priceTicks > 0, `Ledger.onTrade: trade ${event.tradeId} bad price`);
-    assert(event.takerSide === Side.Buy || event.takerSide === Side.Sell, `Ledger.onTrade: trade ${event.tradeId} bad taker side`);
-    assert(event.takerOrderId !== event.makerOrderId, `Ledger.onTrade: trade ${event.tradeId} order trades with itself`);
+    if (!(market !== undefined)) invariantBroken(`Ledger.onTrade: unknown market ${event.marketId}`);
+    if (!(Number.isSafeInteger(event.qtySteps) && event.qtySteps > 0)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} bad qty`);
+    if (!(Number.isSafeInteger(event.priceTicks) && event.priceTicks > 0)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} bad price`);
+    if (!(event.takerSide === Side.Buy || event.takerSide === Side.Sell)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} bad taker side`);
+    if (!(event.takerOrderId !== event.makerOrderId)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order trades with itself`);
     const takerSlot = this.tradeParty(event, event.takerOrderId, event.takerAccountId, event.takerSide);
     const makerSide = event.takerSide === Side.Buy ? Side.Sell : Side.Buy;
     const makerSlot = this.tradeParty(event, event.makerOrderId, event.makerAccountId, makerSide);
-    assert(this.orderIsMarket[makerSlot] === 0, `Ledger.onTrade: trade ${event.tradeId} maker is a market order`);
-    assert(this.orderPriceTicks[makerSlot] === event.priceTicks, `Ledger.onTrade: trade ${event.tradeId} not at the maker's price`);
+    if (!(this.orderIsMarket[makerSlot] === 0)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} maker is a market order`);
+    if (this.orderPriceTicks[makerSlot] !== event.priceTicks) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} not at the maker's price`);
     const buySlot = event.takerSide === Side.Buy ? takerSlot : makerSlot;
     const sellSlot = event.takerSide === Side.Buy ? makerSlot : takerSlot;
     this.assertTradePriceWithinLimits(event, buySlot, sellSlot);
@@ -267,17 +267,17 @@ export class Ledger implements MatchSink {
   onOrderDone(event: Readonly<OrderDoneEvent>): void {
     const reason = event.reason;
     const knownReason = reason === DoneReason.Filled || reason === DoneReason.Expired || reason === DoneReason.Cancelled;
-    assert(knownReason, `Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
+    if (!(knownReason)) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
     const slot = this.slotByOrderId.get(event.orderId);
-    assert(slot !== undefined, `Ledger.onOrderDone: order ${event.orderId} is not open`);
+    if (!(slot !== undefined)) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
     const index = this.orderAccountIndexes[slot]!;
-    assert(this.accountIds[index] === event.accountId, `Ledger.onOrderDone: order ${event.orderId} account mismatch`);
-    assert(this.orderMarketIds[slot] === event.marketId, `Ledger.onOrderDone: order ${event.orderId} market mismatch`);
-    assert(this.orderSides[slot] === event.side, `Ledger.onOrderDone: order ${event.orderId} side mismatch`);
+    if (this.accountIds[index] !== event.accountId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} account mismatch`);
+    if (this.orderMarketIds[slot] !== event.marketId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} market mismatch`);
+    if (this.orderSides[slot] !== event.side) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} side mismatch`);
     if (!this.isMarketBuy(slot)) {
       const remaining = this.orderRemainingSteps[slot]!;
-      assert(event.remainingSteps === remaining, `Ledger.onOrderDone: order ${event.orderId} remaining ${event.remainingSteps}, ledger ${remaining}`);
-      assert(reason !== DoneReason.Filled || remaining === 0, `Ledger.onOrderDone: order ${event.orderId} filled with steps left`);
+      if (event.remainingSteps !== remaining) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} remaining ${event.remainingSteps}, ledger ${remaining}`);
+      if (!(reason !== DoneReason.Filled || remaining === 0)) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} filled with steps left`);
     }
     const market = this.markets[event.marketId]!;
     const assetId = reservedAssetId(market, event.side);
@@ -306,7 +306,7 @@ export class Ledger implements MatchSink {
     const index = this.orderAccountIndexes[slot]!;
     this.takeFromReservation(slot, index, market.base.id, baseUnits);
     this.orderRemainingSteps[slot] = this.orderRemainingSteps[slot]! - qtySteps;
-    assert(this.orderRemainingSteps[slot]! >= 0, `Ledger: sell ${this.orderIds[slot]} filled beyond its quantity`);
+    if (!(this.orderRemainingSteps[slot]! >= 0)) invariantBroken(`Ledger: sell ${this.orderIds[slot]} filled beyond its quantity`);
     if (quoteUnits > 0) this.release(index, market.quote.id, quoteUnits);
   }
 
@@ -322,11 +322,11 @@ export class Ledger implements MatchSink {
     this.release(index, market.base.id, baseUnits);
     if (this.orderIsMarket[slot] === 1) return; // A market buy spends its budget; the rest goes back when it is done.
     const remaining = this.orderRemainingSteps[slot]! - qtySteps;
-    assert(remaining >= 0, `Ledger: buy ${this.orderIds[slot]} filled beyond its quantity`);
+    if (!(remaining >= 0)) invariantBroken(`Ledger: buy ${this.orderIds[slot]} filled beyond its quantity`);
     this.orderRemainingSteps[slot] = remaining;
     const keep = restingBuyReservation(market, this.orderPriceTicks[slot]!, remaining);
     const surplus = this.orderReservedUnits[slot]! - keep;
-    assert(surplus >= 0, `Ledger: buy ${this.orderIds[slot]} reserves less than its remainder needs`);
+    if (!(surplus >= 0)) invariantBroken(`Ledger: buy ${this.orderIds[slot]} reserves less than its remainder needs`);
     if (surplus === 0) return;
     this.orderReservedUnits[slot] = keep;
     const balanceSlot = index * this.assetCount + market.quote.id;
@@ -337,11 +337,11 @@ export class Ledger implements MatchSink {
   /** Spends `units` of an order's reservation (they leave the account's lock and the order's). */
   private takeFromReservation(slot: number, index: number, assetId: number, units: number): void {
     const reserved = this.orderReservedUnits[slot]! - units;
-    assert(reserved >= 0, `Ledger: order ${this.orderIds[slot]} spends more than it reserved`);
+    if (!(reserved >= 0)) invariantBroken(`Ledger: order ${this.orderIds[slot]} spends more than it reserved`);
     this.orderReservedUnits[slot] = reserved;
     const balanceSlot = index * this.assetCount + assetId;
     const locked = this.locked[balanceSlot]! - units;
-    assert(locked >= 0, `Ledger: account ${this.accountIds[index]} locked funds went negative`);
+    if (!(locked >= 0)) invariantBroken(`Ledger: account ${this.accountIds[index]} locked funds went negative`);
     this.locked[balanceSlot] = locked;
   }
 
@@ -354,34 +354,31 @@ export class Ledger implements MatchSink {
 
   private tradeParty(event: Readonly<TradeEvent>, orderId: number, accountId: number, side: Side): number {
     const slot = this.slotByOrderId.get(orderId);
-    assert(slot !== undefined, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
-    assert(this.accountIds[this.orderAccountIndexes[slot]!] === accountId, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} account mismatch`);
-    assert(this.orderMarketIds[slot] === event.marketId, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} market mismatch`);
-    assert(this.orderSides[slot] === side, `Ledger.onTrade: trade ${event.tradeId} order ${orderId} side mismatch`);
+    if (!(slot !== undefined)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
+    if (!(this.accountIds[this.orderAccountIndexes[slot]!] === accountId)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} account mismatch`);
+    if (this.orderMarketIds[slot] !== event.marketId) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} market mismatch`);
+    if (this.orderSides[slot] !== side) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} side mismatch`);
     return slot;
   }
 
   private assertTradePriceWithinLimits(event: Readonly<TradeEvent>, buySlot: number, sellSlot: number): void {
     if (this.orderIsMarket[buySlot] === 0) {
-      assert(event.priceTicks <= this.orderPriceTicks[buySlot]!, `Ledger.onTrade: trade ${event.tradeId} above the buy limit`);
+      if (!(event.priceTicks <= this.orderPriceTicks[buySlot]!)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} above the buy limit`);
     }
     if (this.orderIsMarket[sellSlot] === 0) {
-      assert(event.priceTicks >= this.orderPriceTicks[sellSlot]!, `Ledger.onTrade: trade ${event.tradeId} below the sell limit`);
+      if (!(event.priceTicks >= this.orderPriceTicks[sellSlot]!)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} below the sell limit`);
     }
   }
 
   private assertFillable(slot: number, qtySteps: number): void {
     const side = this.orderSides[slot] === Side.Buy ? 'buy' : 'sell';
-    assert(this.orderRemainingSteps[slot]! >= qtySteps, `Ledger: ${side} ${this.orderIds[slot]} filled beyond its quantity`);
+    if (!(this.orderRemainingSteps[slot]! >= qtySteps)) invariantBroken(`Ledger: ${side} ${this.orderIds[slot]} filled beyond its quantity`);
   }
 
   /** Pairs the engine's count of unfilled steps with the ledger's (a market buy counts none). */
   private assertRemaining(slot: number, remainingSteps: number, tradeId: number): void {
     if (this.isMarketBuy(slot)) return;
-    assert(
-      this.orderRemainingSteps[slot] === remainingSteps,
-      `Ledger.onTrade: trade ${tradeId} order ${this.orderIds[slot]} remaining ${remainingSteps}, ledger ${this.orderRemainingSteps[slot]}`,
-    );
+    if (this.orderRemainingSteps[slot] !== remainingSteps) invariantBroken(`Ledger.onTrade: trade ${tradeId} order ${this.orderIds[slot]} remaining ${remainingSteps}, ledger ${this.orderRemainingSteps[slot]}`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -405,36 +402,36 @@ export class Ledger implements MatchSink {
         const balanceSlot = index * assetCount + assetId;
         const available = this.available[balanceSlot]!;
         const locked = this.locked[balanceSlot]!;
-        assert(isUnits(available), `invariant: account ${accountId} asset ${assetId} available ${available} is negative or not an integer`);
-        assert(isUnits(locked), `invariant: account ${accountId} asset ${assetId} locked ${locked} is negative or not an integer`);
+        if (!(isUnits(available))) invariantBroken(`invariant: account ${accountId} asset ${assetId} available ${available} is negative or not an integer`);
+        if (!(isUnits(locked))) invariantBroken(`invariant: account ${accountId} asset ${assetId} locked ${locked} is negative or not an integer`);
         const expected = lockedByOrders[balanceSlot]!;
-        assert(locked === expected, `invariant: account ${accountId} asset ${assetId} locked ${locked}, open orders reserve ${expected}`);
+        if (locked !== expected) invariantBroken(`invariant: account ${accountId} asset ${assetId} locked ${locked}, open orders reserve ${expected}`);
         totals[assetId] = totals[assetId]! + available + locked;
       }
     }
     for (let assetId = 0; assetId < assetCount; assetId += 1) {
       const supply = this.supplyUnits[assetId]!;
-      assert(isUnits(supply), `invariant: asset ${assetId} supply ${supply} is negative or not an integer`);
-      assert(totals[assetId] === supply, `invariant: asset ${assetId} balances sum to ${totals[assetId]}, deposits − withdrawals = ${supply}`);
+      if (!(isUnits(supply))) invariantBroken(`invariant: asset ${assetId} supply ${supply} is negative or not an integer`);
+      if (totals[assetId] !== supply) invariantBroken(`invariant: asset ${assetId} balances sum to ${totals[assetId]}, deposits − withdrawals = ${supply}`);
     }
   }
 
   private checkOrderInvariants(orderId: number, slot: number): void {
-    assert(this.orderIds[slot] === orderId, `invariant: order ${orderId} slot holds ${this.orderIds[slot]}`);
+    if (this.orderIds[slot] !== orderId) invariantBroken(`invariant: order ${orderId} slot holds ${this.orderIds[slot]}`);
     const market = this.markets[this.orderMarketIds[slot]!]!;
     const reserved = this.orderReservedUnits[slot]!;
     const remaining = this.orderRemainingSteps[slot]!;
-    assert(isUnits(reserved), `invariant: order ${orderId} reserved ${reserved} is negative or not an integer`);
-    assert(isUnits(remaining), `invariant: order ${orderId} remaining ${remaining} is negative or not an integer`);
+    if (!(isUnits(reserved))) invariantBroken(`invariant: order ${orderId} reserved ${reserved} is negative or not an integer`);
+    if (!(isUnits(remaining))) invariantBroken(`invariant: order ${orderId} remaining ${remaining} is negative or not an integer`);
     if (this.orderSides[slot] === Side.Sell) {
       const expected = remaining * market.stepUnits;
-      assert(reserved === expected, `invariant: sell ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
+      if (reserved !== expected) invariantBroken(`invariant: sell ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
     } else if (this.orderIsMarket[slot] === 0) {
       const expected = restingBuyReservation(market, this.orderPriceTicks[slot]!, remaining);
-      assert(reserved === expected, `invariant: buy ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
+      if (reserved !== expected) invariantBroken(`invariant: buy ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
     }
     // A market buy lives only within its own command: its budget has no resting counterpart.
-    else assert(remaining === 0, `invariant: market buy ${orderId} counts ${remaining} steps`);
+    else if (remaining !== 0) invariantBroken(`invariant: market buy ${orderId} counts ${remaining} steps`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -479,12 +476,12 @@ export class Ledger implements MatchSink {
     this.lastSeqValue = state.lastSeq;
     assert(state.supplyUnits.length === this.assetCount, 'Ledger.fromState: supplyUnits length');
     state.supplyUnits.forEach((units, assetId) => {
-      assert(isUnits(units), `Ledger.fromState: bad supply of asset ${assetId}`);
+      if (!(isUnits(units))) invariantBroken(`Ledger.fromState: bad supply of asset ${assetId}`);
       this.supplyUnits[assetId] = units;
     });
     assert(state.accounts.length <= this.limits.accountsMax, 'Ledger.fromState: more accounts than accountsMax');
     for (const account of state.accounts) {
-      assert(!this.accountIndexById.has(account.accountId), `Ledger.fromState: account ${account.accountId} twice`);
+      if (!(!this.accountIndexById.has(account.accountId))) invariantBroken(`Ledger.fromState: account ${account.accountId} twice`);
       const base = this.createAccount(account.accountId) * this.assetCount;
       assert(account.availableUnits.length === this.assetCount, 'Ledger.fromState: availableUnits length');
       assert(account.lockedUnits.length === this.assetCount, 'Ledger.fromState: lockedUnits length');
@@ -499,12 +496,12 @@ export class Ledger implements MatchSink {
 
   private restoreOrder(order: LedgerOrderState): void {
     const index = this.accountIndexById.get(order.accountId);
-    assert(index !== undefined, `Ledger.fromState: order ${order.orderId} of unknown account ${order.accountId}`);
+    if (!(index !== undefined)) invariantBroken(`Ledger.fromState: order ${order.orderId} of unknown account ${order.accountId}`);
     const market = this.markets[order.marketId];
-    assert(market !== undefined, `Ledger.fromState: order ${order.orderId} of unknown market ${order.marketId}`);
-    assert(order.side === Side.Buy || order.side === Side.Sell, `Ledger.fromState: order ${order.orderId} bad side`);
-    assert(order.orderId >= 1 && order.orderId <= this.lastSeqValue, `Ledger.fromState: order ${order.orderId} after lastSeq`);
-    assert(isUnits(order.priceTicks), `Ledger.fromState: order ${order.orderId} bad price`);
+    if (!(market !== undefined)) invariantBroken(`Ledger.fromState: order ${order.orderId} of unknown market ${order.marketId}`);
+    if (!(order.side === Side.Buy || order.side === Side.Sell)) invariantBroken(`Ledger.fromState: order ${order.orderId} bad side`);
+    if (!(order.orderId >= 1 && order.orderId <= this.lastSeqValue)) invariantBroken(`Ledger.fromState: order ${order.orderId} after lastSeq`);
+    if (!(isUnits(order.priceTicks))) invariantBroken(`Ledger.fromState: order ${order.orderId} bad price`);
     this.insertOrder(order.orderId, index, market.id, order.side, order.isMarket, order.priceTicks, order.remainingSteps, order.reservedUnits);
   }
 
@@ -521,8 +518,8 @@ export class Ledger implements MatchSink {
     remainingSteps: number,
     reservedUnits: number,
   ): void {
-    assert(!this.slotByOrderId.has(orderId), `Ledger: order ${orderId} is already open`);
-    assert(this.freeSlotCount > 0, `Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
+    if (!(!this.slotByOrderId.has(orderId))) invariantBroken(`Ledger: order ${orderId} is already open`);
+    if (!(this.freeSlotCount > 0)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
     this.freeSlotCount -= 1;
     const slot = this.freeSlots[this.freeSlotCount]!;
     this.slotByOrderId.set(orderId, slot);
@@ -541,7 +538,7 @@ export class Ledger implements MatchSink {
     const market = this.markets[this.orderMarketIds[slot]!]!;
     const balanceSlot = this.orderAccountIndexes[slot]! * this.assetCount + reservedAssetId(market, this.orderSides[slot] as Side);
     const locked = this.locked[balanceSlot]! - this.orderReservedUnits[slot]!;
-    assert(locked >= 0, `Ledger: order ${orderId} releases more than its account has locked`);
+    if (!(locked >= 0)) invariantBroken(`Ledger: order ${orderId} releases more than its account has locked`);
     this.locked[balanceSlot] = locked;
     this.orderReservedUnits[slot] = 0;
     this.slotByOrderId.delete(orderId);
@@ -554,8 +551,8 @@ export class Ledger implements MatchSink {
   }
 
   private createAccount(accountId: number): number {
-    assert(this.accountCountValue < this.limits.accountsMax, `Ledger: more than accountsMax (${this.limits.accountsMax}) accounts`);
-    assert(Number.isInteger(accountId) && accountId >= 1 && accountId <= ACCOUNT_ID_MAX, `Ledger: bad account id ${accountId}`);
+    if (!(this.accountCountValue < this.limits.accountsMax)) invariantBroken(`Ledger: more than accountsMax (${this.limits.accountsMax}) accounts`);
+    if (!(Number.isInteger(accountId) && accountId >= 1 && accountId <= ACCOUNT_ID_MAX)) invariantBroken(`Ledger: bad account id ${accountId}`);
     const index = this.accountCountValue;
     this.accountCountValue += 1;
     this.accountIds[index] = accountId;
@@ -578,6 +575,6 @@ function isUnits(units: number): boolean {
 }
 
 function assertPositiveUnits(units: number, what: string): void {
-  assert(Number.isSafeInteger(units), `Ledger: ${what} ${units} is not an integer`);
-  assert(units > 0, `Ledger: ${what} ${units} must be positive`);
+  if (!(Number.isSafeInteger(units))) invariantBroken(`Ledger: ${what} ${units} is not an integer`);
+  if (!(units > 0)) invariantBroken(`Ledger: ${what} ${units} must be positive`);
 }
