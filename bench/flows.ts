@@ -6,6 +6,7 @@
 import type { Command } from '../src/domain/commands.ts';
 import { CommandType, OrderType, Side, TimeInForce, resetCommand } from '../src/domain/commands.ts';
 import type { MarketSet } from '../src/domain/markets.ts';
+import { notionalFloor } from '../src/domain/markets.ts';
 
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
@@ -170,9 +171,10 @@ export class FlowGenerator {
       command.side = Side.Sell;
       command.qtySteps = 1 + this.int(30);
     } else {
+      // A budget the size of the flow's other orders: the notional of 1–30 steps at the mid.
       command.side = Side.Buy;
       const market = this.marketSet.markets[marketId]!;
-      command.quoteQtyUnits = (1 + this.int(500)) * 10 ** market.quote.decimals;
+      command.quoteQtyUnits = notionalFloor(market, MID_TICKS[marketId] ?? 100_000, 1 + this.int(30));
     }
     return command;
   }

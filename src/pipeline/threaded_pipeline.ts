@@ -117,6 +117,11 @@ export class ThreadedPipeline implements PipelineHandle {
   private stopWaiters: Array<() => void> = [];
   private stoppedReports: StageWorkerReport[] = [];
   private fatal: Error | undefined;
+  private publishScheduled = false;
+  private readonly publishCommands = (): void => {
+    this.publishScheduled = false;
+    if (this.commandsRing!.publish() > 0) this.wiring!.ringDoorbellOf('GS');
+  };
   private readonly scratch = {
     message: createCommandMessage(),
     command: createCommandMessage(),
@@ -182,8 +187,12 @@ export class ThreadedPipeline implements PipelineHandle {
       ring.unclaim();
       throw error;
     }
-    ring.publish();
-    this.wiring!.ringDoorbellOf('GS');
+    // Batched publication: every command submitted in this turn of the event loop becomes visible
+    // with one store of the ring's tail and at most one wake-up of the sequencer thread.
+    if (!this.publishScheduled) {
+      this.publishScheduled = true;
+      queueMicrotask(this.publishCommands);
+    }
     return new Promise((resolve) => {
       this.pending.set(requestId, { resolve, startedAt: performance.now(), commandType: command.type });
     });
