@@ -52,7 +52,7 @@ export function parseUnits(text: string, decimals: number, max: number = UNITS_M
 
 /** Formats integer units as a canonical decimal string with exactly `decimals` decimals. */
 export function formatUnits(units: number, decimals: number): string {
-  if (!(Number.isSafeInteger(units))) invariantBroken(`formatUnits: ${units} is not a safe integer`);
+  if (!Number.isSafeInteger(units)) invariantBroken(`formatUnits: ${units} is not a safe integer`);
   const negative = units < 0;
   const digits = String(negative ? -units : units);
   if (decimals === 0) return negative ? `-${digits}` : digits;

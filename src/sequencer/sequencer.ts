@@ -127,7 +127,7 @@ export class Sequencer {
    */
   replay(command: Readonly<Command>): void {
     if (command.seq !== this.nextSeqValue) invariantBroken(`Sequencer.replay: seq ${command.seq}, expected ${this.nextSeqValue}`);
-    if (!(Number.isSafeInteger(command.timestampMs))) invariantBroken(`Sequencer.replay: seq ${command.seq} has a bad timestamp`);
+    if (!Number.isSafeInteger(command.timestampMs)) invariantBroken(`Sequencer.replay: seq ${command.seq} has a bad timestamp`);
     if (!(command.timestampMs >= this.lastTimestampValue)) invariantBroken(`Sequencer.replay: seq ${command.seq} timestamp ${command.timestampMs} before ${this.lastTimestampValue}`);
     const code = this.check(command, true);
     if (code !== RejectCode.None) invariantBroken(`Sequencer.replay: seq ${command.seq} fails the pre-check: ${REJECT_INFO[code].code}`);
@@ -139,7 +139,7 @@ export class Sequencer {
     const index = this.accountIndexById.get(accountId);
     if (!(index !== undefined)) invariantBroken(`Sequencer.credit: unknown account ${accountId}`);
     if (!(this.isAssetId(assetId))) invariantBroken(`Sequencer.credit: unknown asset ${assetId}`);
-    if (!(Number.isSafeInteger(amountUnits))) invariantBroken(`Sequencer.credit: amount ${amountUnits} is not an integer`);
+    if (!Number.isSafeInteger(amountUnits)) invariantBroken(`Sequencer.credit: amount ${amountUnits} is not an integer`);
     if (!(amountUnits > 0)) invariantBroken(`Sequencer.credit: amount ${amountUnits} must be positive`);
     const slot = index * this.assetCount + assetId;
     const spendable = (this.spendable[slot] as number) + amountUnits;

@@ -160,7 +160,7 @@ export class Ledger implements MatchSink {
   // Commands, in seq order, each before the matching engine sees it.
 
   applyCommand(command: Readonly<Command>): void {
-    if (!(Number.isSafeInteger(command.seq))) invariantBroken(`Ledger.applyCommand: bad seq ${command.seq}`);
+    if (!Number.isSafeInteger(command.seq)) invariantBroken(`Ledger.applyCommand: bad seq ${command.seq}`);
     if (!(command.seq > this.lastSeqValue)) invariantBroken(`Ledger.applyCommand: seq ${command.seq} after ${this.lastSeqValue}`);
     switch (command.type) {
       case CommandType.Deposit:
@@ -175,7 +175,7 @@ export class Ledger implements MatchSink {
       case CommandType.Cancel:
         break; // The engine's Cancelled done event releases the reservation.
       default:
-        if (!(false)) invariantBroken(`Ledger.applyCommand: unknown command type ${String(command.type)}`);
+        invariantBroken(`Ledger.applyCommand: unknown command type ${String(command.type)}`);
     }
     this.lastSeqValue = command.seq;
   }
@@ -267,7 +267,7 @@ export class Ledger implements MatchSink {
   onOrderDone(event: Readonly<OrderDoneEvent>): void {
     const reason = event.reason;
     const knownReason = reason === DoneReason.Filled || reason === DoneReason.Expired || reason === DoneReason.Cancelled;
-    if (!(knownReason)) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
+    if (!knownReason) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
     const slot = this.slotByOrderId.get(event.orderId);
     if (!(slot !== undefined)) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
     const index = this.orderAccountIndexes[slot]!;
@@ -575,6 +575,6 @@ function isUnits(units: number): boolean {
 }
 
 function assertPositiveUnits(units: number, what: string): void {
-  if (!(Number.isSafeInteger(units))) invariantBroken(`Ledger: ${what} ${units} is not an integer`);
+  if (!Number.isSafeInteger(units)) invariantBroken(`Ledger: ${what} ${units} is not an integer`);
   if (!(units > 0)) invariantBroken(`Ledger: ${what} ${units} must be positive`);
 }
