@@ -8,6 +8,8 @@
  * JSON, an oversized body, unknown routes and methods, refusals from the core) to API.md's
  * `{"error":{"code","message"}}`; bad input never yields a 5xx and no stack trace ever leaves.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyServerOptions, HTTPMethods } from 'fastify';
@@ -122,6 +124,28 @@ function toApiError(error: FastifyError | Error): ApiError {
   return new ApiError(500, ErrorCode.Internal, 'internal error');
 }
 
+/**
+ * Errors of the HTTP parser itself (not HTTP, a broken chunk, headers past the limit...), which
+ * never reach the router or the error handler: Fastify's default answers them with its own body
+ * (`{"error":"Bad Request","message":"Client Error","statusCode":400}`). Same statuses, but with
+ * API.md's `{"error":{"code","message"}}`. The connection is closed afterwards, as Node does.
+ */
+function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let apiError: ApiError;
+  if (error.code === 'HPE_HEADER_OVERFLOW') apiError = new ApiError(431, ErrorCode.PayloadTooLarge, 'request headers are too large');
+  else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') apiError = new ApiError(408, ErrorCode.ValidationFailed, 'request timed out');
+  else apiError = new ApiError(400, ErrorCode.ValidationFailed, 'malformed HTTP request');
+  const body = JSON.stringify({ error: { code: apiError.code, message: apiError.message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${apiError.statusCode} ${STATUS_CODES[apiError.statusCode]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 async function registerDocs(app: FastifyInstance): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
@@ -190,6 +214,7 @@ export async function build(options: GatewayOptions): Promise<FastifyInstance> {
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, toApiError(error));
     },
+    clientErrorHandler,
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
