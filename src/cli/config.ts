@@ -17,6 +17,16 @@ import { defaultMarketSet, parseMarketSetJson } from '../domain/markets.ts';
 import { RING_CAPACITY_MAX } from '../ring/spsc_ring.ts';
 import { DEFAULT_THREAD_LAYOUT, parseThreadLayout } from '../pipeline/thread_layout.ts';
 import type { ThreadLayout } from '../pipeline/thread_layout.ts';
+import type { SnapshotPolicy, WalRetention } from '../snapshot/snapshot_policy.ts';
+import {
+  SNAPSHOT_EVERY_MINUTES_DEFAULT,
+  SNAPSHOT_EVERY_MINUTES_MAX,
+  SNAPSHOT_EVERY_RECORDS_DEFAULT,
+  SNAPSHOT_EVERY_RECORDS_MAX,
+  SNAPSHOT_KEEP_DEFAULT,
+  SNAPSHOT_KEEP_MAX,
+  WAL_RETENTION_MODES,
+} from '../snapshot/snapshot_policy.ts';
 import type { WalDurability } from '../wal/wal_config.ts';
 import {
   WAL_BATCH_RECORDS_DEFAULT,
@@ -67,6 +77,8 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** Truncate a corrupt WAL at the first bad record (keeping the cut-off bytes in a side file). */
   repair: boolean;
+  /** Snapshots: when (records, minutes; 0 turns a trigger off), how many kept, WAL retention. */
+  snapshots: SnapshotPolicy;
 }
 
 export class ConfigError extends Error {
@@ -96,6 +108,10 @@ export const CONFIG_DEFAULTS = Object.freeze({
   bookDepthMax: 1_000,
   bodyLimitBytes: 64 * KIB,
   logLevel: 'info' as LogLevel,
+  snapshotEveryRecords: SNAPSHOT_EVERY_RECORDS_DEFAULT,
+  snapshotEveryMinutes: SNAPSHOT_EVERY_MINUTES_DEFAULT,
+  snapshotKeep: SNAPSHOT_KEEP_DEFAULT,
+  walRetention: 'keep' as WalRetention,
 });
 
 /** Ranges every numeric option is checked against (STYLE.md: a limit on everything). */
@@ -109,6 +125,9 @@ export const CONFIG_RANGES = Object.freeze({
   tradesMax: [1, 1_000_000],
   bookDepthMax: [1, 100_000],
   bodyLimitBytes: [1 * KIB, 16 * MIB],
+  snapshotEveryRecords: [0, SNAPSHOT_EVERY_RECORDS_MAX],
+  snapshotEveryMinutes: [0, SNAPSHOT_EVERY_MINUTES_MAX],
+  snapshotKeep: [1, SNAPSHOT_KEEP_MAX],
 } as const);
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -134,7 +153,11 @@ type OptionName =
   | 'book-depth-max'
   | 'body-limit-bytes'
   | 'log-level'
-  | 'repair';
+  | 'repair'
+  | 'snapshot-every-records'
+  | 'snapshot-every-minutes'
+  | 'snapshot-keep'
+  | 'wal-retention';
 
 /** Flag → environment variable. */
 export const OPTION_ENV: Readonly<Record<OptionName, string>> = {
@@ -158,6 +181,10 @@ export const OPTION_ENV: Readonly<Record<OptionName, string>> = {
   'body-limit-bytes': 'BODY_LIMIT_BYTES',
   'log-level': 'LOG_LEVEL',
   repair: 'REPAIR',
+  'snapshot-every-records': 'SNAPSHOT_EVERY_RECORDS',
+  'snapshot-every-minutes': 'SNAPSHOT_EVERY_MINUTES',
+  'snapshot-keep': 'SNAPSHOT_KEEP',
+  'wal-retention': 'WAL_RETENTION',
 };
 
 const BOOLEAN_OPTIONS: ReadonlySet<OptionName> = new Set<OptionName>(['repair']);
@@ -378,6 +405,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfi
     bodyLimitBytes: read.integer('body-limit-bytes', CONFIG_DEFAULTS.bodyLimitBytes, CONFIG_RANGES.bodyLimitBytes),
     logLevel: read.choice('log-level', CONFIG_DEFAULTS.logLevel, LOG_LEVELS),
     repair: read.flag('repair'),
+    snapshots: {
+      everyRecords: read.integer('snapshot-every-records', CONFIG_DEFAULTS.snapshotEveryRecords, CONFIG_RANGES.snapshotEveryRecords),
+      everyMs: read.integer('snapshot-every-minutes', CONFIG_DEFAULTS.snapshotEveryMinutes, CONFIG_RANGES.snapshotEveryMinutes) * 60_000,
+      keep: read.integer('snapshot-keep', CONFIG_DEFAULTS.snapshotKeep, CONFIG_RANGES.snapshotKeep),
+      walRetention: read.choice('wal-retention', CONFIG_DEFAULTS.walRetention, WAL_RETENTION_MODES),
+    },
   };
   if (adminToken !== undefined) config.adminToken = adminToken;
   if (marketsFile !== undefined && marketsFile.trim() !== '') config.marketsFile = marketsFile;

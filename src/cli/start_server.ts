@@ -57,6 +57,8 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     sink: readModels,
     log,
     onFatal: options.onFatal,
+    // Recovery starts from the newest valid snapshot; a background worker writes new ones.
+    snapshots: { policy: config.snapshots, readModels },
   });
   const app = await build({
     pipeline,

@@ -20,6 +20,9 @@ import type {
 import type { CoreLimits } from '../domain/limits.ts';
 import type { MarketSet } from '../domain/markets.ts';
 import { RejectCode } from '../domain/reject_codes.ts';
+import { assert } from '../domain/assert.ts';
+import { engineFromState } from './core_state.ts';
+import type { CoreState } from './core_state.ts';
 import { MatchingEngine } from '../matching/matching_engine.ts';
 import { Sequencer } from '../sequencer/sequencer.ts';
 import { Ledger } from '../settlement/ledger.ts';
@@ -37,13 +40,31 @@ export class ExchangeCore {
 
   private readonly listener: CoreListener;
 
-  constructor(marketSet: MarketSet, limits: CoreLimits, listener: CoreListener = {}) {
+  constructor(marketSet: MarketSet, limits: CoreLimits, listener: CoreListener = {}, state?: Readonly<CoreState>) {
     this.marketSet = marketSet;
     this.limits = limits;
     this.listener = listener;
-    this.sequencer = new Sequencer(marketSet, limits);
-    this.ledger = new Ledger(marketSet, limits, new CreditLoop(this.sequencer, listener));
-    this.engine = new MatchingEngine(marketSet, limits, new MatchFanOut(this.ledger, listener));
+    if (state === undefined) {
+      this.sequencer = new Sequencer(marketSet, limits);
+      this.ledger = new Ledger(marketSet, limits, new CreditLoop(this.sequencer, listener));
+      this.engine = new MatchingEngine(marketSet, limits, new MatchFanOut(this.ledger, listener));
+      return;
+    }
+    assert(Number.isSafeInteger(state.lastSeq) && state.lastSeq >= 0, 'ExchangeCore.fromState: bad lastSeq');
+    assert(state.ledger.lastSeq === state.lastSeq, 'ExchangeCore.fromState: the ledger is not at lastSeq');
+    assert(state.sequencer.nextSeq === state.lastSeq + 1, 'ExchangeCore.fromState: the sequencer is not right after lastSeq');
+    this.sequencer = Sequencer.fromState(marketSet, limits, state.sequencer);
+    this.ledger = Ledger.fromState(marketSet, limits, new CreditLoop(this.sequencer, listener), state.ledger);
+    this.engine = engineFromState(marketSet, limits, new MatchFanOut(this.ledger, listener), state.engine);
+    this.lastProcessedSeq = state.lastSeq;
+  }
+
+  /**
+   * A core that continues from exported state (a snapshot): the listener hears only what happens
+   * from here on, nothing about the state restored.
+   */
+  static fromState(marketSet: MarketSet, limits: CoreLimits, state: Readonly<CoreState>, listener: CoreListener = {}): ExchangeCore {
+    return new ExchangeCore(marketSet, limits, listener, state);
   }
 
   /** The seq of the last command that went through matching and settlement. */

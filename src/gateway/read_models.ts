@@ -93,6 +93,34 @@ export interface RestoredOrder {
   filledSteps: number;
 }
 
+/**
+ * Everything the read models hold, as plain data: what a snapshot stores so that after a restart
+ * GET /orders/{id} answers for open and retained closed orders and clientOrderId retries still
+ * resolve, exactly as if the whole log had been replayed (exportState / restoreState).
+ */
+export interface ReadModelsState {
+  lastSeq: number;
+  cancelRejects: number;
+  /** Every order held, open and retained closed, in orderId order. */
+  orders: OrderState[];
+  /** The retained closed orders, oldest first (the order they are evicted in). */
+  closedOrderIds: number[];
+  /** How many of the oldest retained closed orders have had their fills dropped. */
+  closedFillsDropped: number;
+  /** [accountId, clientOrderId, orderId], as lookups by clientOrderId resolve them. */
+  clientOrderIds: [number, string, number][];
+  /** In the order accounts appeared; `units` is [available, locked] per asset id, interleaved. */
+  balances: { accountId: number; units: number[] }[];
+  /** Deposit/withdrawal results, oldest first: [seq, availableUnits, lockedUnits]. */
+  fundingResults: [number, number, number][];
+  /** Per book (market id × 2 + side): its levels best first, as [priceTicks, qtySteps]. */
+  books: [number, number][][];
+  /** Per market id: the retained trades, oldest first. */
+  trades: TradeRecord[][];
+}
+
+const ORDER_STATUSES: ReadonlySet<string> = new Set<OrderStatus>(['new', 'partially_filled', 'filled', 'expired', 'cancelled']);
+
 export interface ReadModelsOptions {
   /** Closed orders kept for GET /orders/{id} and idempotent retries (default 100,000). */
   closedOrdersMax?: number;
@@ -387,6 +415,153 @@ export class ReadModels implements ExecutionSink {
   restoreLastSeq(seq: number): void {
     if (!(Number.isSafeInteger(seq) && seq >= this.lastSeqValue)) invariantBroken(`ReadModels.restoreLastSeq: bad seq ${seq}`);
     this.lastSeqValue = seq;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Snapshots: the whole state out, and back into fresh models (src/snapshot/).
+
+  /** A copy of everything the models hold (nothing shared with the live state). */
+  exportState(): ReadModelsState {
+    const orders = [...this.orders.values()]
+      .sort((a, b) => a.orderId - b.orderId)
+      .map((order) => ({ ...order, fills: order.fills === null ? null : order.fills.map((fill) => ({ ...fill })) }));
+    const closedOrderIds: number[] = [];
+    for (let offset = 0; offset < this.closedCount; offset += 1) {
+      closedOrderIds.push(this.closedRing[(this.closedHead + offset) % this.closedOrdersMax]!);
+    }
+    const clientOrderIds: [number, string, number][] = [];
+    for (const [key, orderId] of this.orderIdByClientOrderId) {
+      const colon = key.indexOf(':');
+      clientOrderIds.push([Number(key.slice(0, colon)), key.slice(colon + 1), orderId]);
+    }
+    const balances = [...this.balances].map(([accountId, units]) => ({ accountId, units: Array.from(units) }));
+    const fundingResults = [...this.fundingResults].map(
+      ([seq, balance]): [number, number, number] => [seq, balance.availableUnits, balance.lockedUnits],
+    );
+    const books = this.books.map((book) => {
+      const levels: [number, number][] = [];
+      for (let index = 0; index < book.size; index += 1) levels.push([book.priceAt(index), book.qtyAt(index)]);
+      return levels;
+    });
+    const trades = this.trades.map((history) => history.newest(history.capacity).reverse());
+    return {
+      lastSeq: this.lastSeqValue,
+      cancelRejects: this.cancelRejectCount,
+      orders,
+      closedOrderIds,
+      closedFillsDropped: this.fillsCursor,
+      clientOrderIds,
+      balances,
+      fundingResults,
+      books,
+      trades,
+    };
+  }
+
+  /**
+   * Loads `exportState()` output into models that have seen nothing yet. The limits of these models
+   * apply: when they are smaller than the exporter's, the oldest closed orders, fills, funding results
+   * and trades are let go exactly as the execution stream would have let them go. The order objects
+   * of `state` become the models' own (a decoded snapshot is not used for anything else).
+   */
+  restoreState(state: Readonly<ReadModelsState>): void {
+    assert(this.lastSeqValue === 0 && this.orders.size === 0 && this.balances.size === 0, 'ReadModels.restoreState: the models are not empty');
+    assert(Number.isSafeInteger(state.lastSeq) && state.lastSeq >= 0, 'ReadModels.restoreState: bad lastSeq');
+    this.restoreOrders(state);
+    this.restoreClosedRing(state);
+    for (const { accountId, units } of state.balances) {
+      if (units.length !== this.marketSet.assets.length * 2) invariantBroken(`ReadModels.restoreState: balance of ${accountId} has the wrong shape`);
+      for (let assetId = 0; assetId < this.marketSet.assets.length; assetId += 1) {
+        this.onBalance(accountId, assetId, units[assetId * 2]!, units[assetId * 2 + 1]!);
+      }
+    }
+    for (const [seq, availableUnits, lockedUnits] of state.fundingResults.slice(-this.fundingResultsMax)) {
+      this.fundingResults.set(seq, { availableUnits, lockedUnits });
+    }
+    assert(state.books.length === this.books.length, 'ReadModels.restoreState: books of another market set');
+    state.books.forEach((levels, index) => {
+      for (const [priceTicks, qtySteps] of levels) this.books[index]!.set(priceTicks, qtySteps);
+    });
+    assert(state.trades.length === this.trades.length, 'ReadModels.restoreState: trades of another market set');
+    state.trades.forEach((trades, marketId) => {
+      for (const trade of trades) this.trades[marketId]!.push(trade);
+    });
+    this.cancelRejectCount = state.cancelRejects;
+    this.lastSeqValue = state.lastSeq;
+  }
+
+  /** Back to empty, as constructed: recovery giving up on a snapshot it had started to restore. */
+  reset(): void {
+    this.orders.clear();
+    this.openOrderIdsByAccount.clear();
+    this.orderIdByClientOrderId.clear();
+    this.balances.clear();
+    this.fundingResults.clear();
+    for (let marketId = 0; marketId < this.trades.length; marketId += 1) {
+      this.books[marketId * 2] = new BookLevels(true);
+      this.books[marketId * 2 + 1] = new BookLevels(false);
+      this.trades[marketId] = new TradeHistory(this.tradesMax);
+    }
+    this.closedHead = 0;
+    this.closedCount = 0;
+    this.fillsCursor = 0;
+    this.closedFillsTotal = 0;
+    this.openCount = 0;
+    this.lastSeqValue = 0;
+    this.cancelRejectCount = 0;
+  }
+
+  private restoreOrders(state: Readonly<ReadModelsState>): void {
+    let previousOrderId = 0;
+    for (const restored of state.orders) {
+      assert(Number.isSafeInteger(restored.orderId) && restored.orderId > previousOrderId, 'ReadModels.restoreState: orders out of order');
+      if (restored.orderId > state.lastSeq) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} after lastSeq`);
+      if (!ORDER_STATUSES.has(restored.status)) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} has a bad status`);
+      if (!(restored.marketId >= 0 && restored.marketId < this.trades.length)) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} of an unknown market`);
+      previousOrderId = restored.orderId;
+      // Taken over, not copied: a restored state is decoded for these models alone (see restoreState).
+      const order = restored as MutableOrderState;
+      this.orders.set(order.orderId, order);
+      if (order.closedSeq !== 0) continue;
+      let open = this.openOrderIdsByAccount.get(order.accountId);
+      if (open === undefined) {
+        open = new Set();
+        this.openOrderIdsByAccount.set(order.accountId, open);
+      }
+      open.add(order.orderId);
+      this.openCount += 1;
+    }
+    for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
+      if (this.orders.get(orderId)?.clientOrderId !== clientOrderId) invariantBroken(`ReadModels.restoreState: clientOrderId of order ${orderId} unknown`);
+      this.orderIdByClientOrderId.set(clientOrderIdKey(accountId, clientOrderId), orderId);
+    }
+  }
+
+  /** The closed-order ring, oldest first, evicting what no longer fits these models' limits. */
+  private restoreClosedRing(state: Readonly<ReadModelsState>): void {
+    const ids = state.closedOrderIds;
+    assert(ids.length === this.orders.size - this.openCount, 'ReadModels.restoreState: closed orders and the ring disagree');
+    assert(state.closedFillsDropped >= 0 && state.closedFillsDropped <= ids.length, 'ReadModels.restoreState: bad closedFillsDropped');
+    const evicted = Math.max(0, ids.length - this.closedOrdersMax);
+    for (let index = 0; index < ids.length; index += 1) {
+      const order = this.orders.get(ids[index]!);
+      if (!(order !== undefined && order.closedSeq !== 0)) invariantBroken(`ReadModels.restoreState: closed order ${ids[index]} unknown or open`);
+      if (index < evicted) {
+        this.orders.delete(order.orderId);
+        const key = clientOrderIdKey(order.accountId, order.clientOrderId);
+        if (order.clientOrderId !== '' && this.orderIdByClientOrderId.get(key) === order.orderId) this.orderIdByClientOrderId.delete(key);
+        continue;
+      }
+      this.closedRing[this.closedCount] = order.orderId;
+      this.closedCount += 1;
+    }
+    this.closedHead = 0;
+    this.fillsCursor = Math.max(0, state.closedFillsDropped - evicted);
+    this.closedFillsTotal = 0;
+    for (let offset = this.fillsCursor; offset < this.closedCount; offset += 1) {
+      this.closedFillsTotal += this.orders.get(this.closedRing[offset]!)!.fills?.length ?? 0;
+    }
+    while (this.closedFillsTotal > this.closedOrderFillsMax) this.dropOldestFills();
   }
 
   // -----------------------------------------------------------------------------------------------

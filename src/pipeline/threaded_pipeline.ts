@@ -1,9 +1,10 @@
 /**
  * The threaded pipeline as the main thread runs it.
  *
- * start(): recovers the WAL (torn tail cut, corruption refused) and replays it through the core in
- * this thread, feeding the gateway's read models; then starts the workers from that state and
- * opens for commands. submit(): encodes the command into ring G→S (503 when full) and resolves
+ * start(): recovers the state (src/snapshot/recover_state.ts: the newest valid snapshot, if
+ * snapshots are on, then the WAL after it with a torn tail cut and corruption refused) through the
+ * core in this thread, feeding the gateway's read models; then starts the workers from that state,
+ * and the snapshot worker from the same point, and opens for commands. submit(): encodes the command into ring G→S (503 when full) and resolves
  * when its result comes back on T→G (durable, matched, settled) or its refusal on S→G.
  * stop(): closes intake, waits until every accepted command has come back, asks the workers to
  * stop, and computes the state digest from what they hand back (the replay command's digest).
@@ -16,7 +17,6 @@ import type { ExecutionSink } from '../domain/events.ts';
 import type { CoreLimits } from '../domain/limits.ts';
 import type { MarketSet } from '../domain/markets.ts';
 import type { RejectCode } from '../domain/reject_codes.ts';
-import { ExchangeCore } from '../core/exchange_core.ts';
 import { exportCoreState } from '../core/core_state.ts';
 import type { CoreState } from '../core/core_state.ts';
 import { digestOf } from '../core/state_digest.ts';
@@ -47,7 +47,13 @@ import {
 import type { Inbox } from '../ring/ring_endpoints.ts';
 import type { SpscRing } from '../ring/spsc_ring.ts';
 import type { WalConfig } from '../wal/wal_config.ts';
-import { recoverWal } from '../wal/recovery.ts';
+import type { ReadModels, ReadModelsOptions } from '../gateway/read_models.ts';
+import { recoverState } from '../snapshot/recover_state.ts';
+import type { RejectedSnapshot, UsedSnapshot } from '../snapshot/recover_state.ts';
+import { SnapshotService } from '../snapshot/snapshot_service.ts';
+import type { SnapshotStatus } from '../snapshot/snapshot_service.ts';
+import { snapshotsEnabled } from '../snapshot/snapshot_policy.ts';
+import type { SnapshotPolicy } from '../snapshot/snapshot_policy.ts';
 import type { WalRecovery } from '../wal/recovery.ts';
 import type { WalStagePolicy } from '../wal/wal_stage.ts';
 import type { PipelineCounters, PipelineHandle, PipelinePhase, SubmitResult } from './pipeline_handle.ts';
@@ -70,6 +76,11 @@ export interface PipelineOptions {
   log: PipelineLog;
   /** A worker died or the pipeline broke: the caller must end the process (the server exits 1). */
   onFatal: (error: Error) => void;
+  /**
+   * Snapshots: recovery starts from the newest valid one, restoring `readModels` (which must be the
+   * `sink`), and a background worker writes new ones per `policy`. Absent: the whole WAL is replayed.
+   */
+  snapshots?: { policy: SnapshotPolicy; readModels: ReadModels };
 }
 
 export interface PipelineLog {
@@ -79,7 +90,11 @@ export interface PipelineLog {
 }
 
 export interface RecoveryReport {
+  /** Records replayed from the WAL (after the snapshot, when one was used). */
   records: number;
+  /** The snapshot recovery started from, or null (the whole WAL). */
+  snapshot: UsedSnapshot | null;
+  rejectedSnapshots: RejectedSnapshot[];
   lastSeq: number;
   segments: number;
   tornTail: WalRecovery['tornTail'];
@@ -117,6 +132,7 @@ export class ThreadedPipeline implements PipelineHandle {
   private stopWaiters: Array<() => void> = [];
   private stoppedReports: StageWorkerReport[] = [];
   private fatal: Error | undefined;
+  private snapshotService: SnapshotService | undefined;
   private publishScheduled = false;
   private readonly publishCommands = (): void => {
     this.publishScheduled = false;
@@ -151,24 +167,52 @@ export class ThreadedPipeline implements PipelineHandle {
   /** Recovery, then workers; resolves when the pipeline accepts commands. */
   async start(): Promise<RecoveryReport> {
     const { options } = this;
-    const started = performance.now();
-    const core = new ExchangeCore(options.marketSet, options.limits, options.sink);
-    const recovery = recoverWal(options.wal.dataDir, { repair: options.repair, onRecord: (command) => core.replay(command) });
+    const snapshots = options.snapshots;
+    if (snapshots !== undefined && (snapshots.readModels as ExecutionSink) !== options.sink) {
+      throw new Error('pipeline: snapshots.readModels must be the sink (the models restored are the models fed)');
+    }
+    const recovered = recoverState(options.wal.dataDir, {
+      marketSet: options.marketSet,
+      limits: options.limits,
+      mode: 'recover',
+      repair: options.repair,
+      log: options.log,
+      ...(snapshots === undefined ? { useSnapshots: false, listener: options.sink } : { readModels: snapshots.readModels }),
+    });
+    const recovery = recovered.walRecovery!;
     this.logRecovery(recovery);
-    this.lastSeqValue = core.lastSeq;
+    this.lastSeqValue = recovered.core.lastSeq;
     this.counterMemory.setDurableSeq(recovery.lastSeq);
     const report: RecoveryReport = {
       records: recovery.records,
+      snapshot: recovered.snapshot,
+      rejectedSnapshots: recovered.rejectedSnapshots,
       lastSeq: recovery.lastSeq,
       segments: recovery.segments.length,
       tornTail: recovery.tornTail,
       repair: recovery.repair,
-      elapsedMs: performance.now() - started,
+      elapsedMs: recovered.elapsedMs,
     };
-    await this.startWorkers(exportCoreState(core), recovery);
+    await this.startWorkers(exportCoreState(recovered.core), recovery);
+    if (snapshots !== undefined && snapshotsEnabled(snapshots.policy)) {
+      this.snapshotService = new SnapshotService({
+        dataDir: options.wal.dataDir,
+        marketSet: options.marketSet,
+        limits: options.limits,
+        readModels: readModelsOptionsOf(snapshots.readModels),
+        policy: snapshots.policy,
+        log: options.log,
+      });
+      this.snapshotService.start(recovered.snapshot?.seq ?? 0, this.counterMemory.buffer);
+    }
     this.phaseValue = 'running';
     this.consumer = this.consumeLoop();
     return report;
+  }
+
+  /** The snapshot worker's state, for /health and tests; 'off' when snapshots are not taken. */
+  snapshotStatus(): Readonly<SnapshotStatus> {
+    return this.snapshotService?.status ?? { state: 'off', lastSnapshotSeq: 0, written: 0, writeFailures: 0, failure: null };
   }
 
   submit(command: Readonly<Command>): Promise<SubmitResult> {
@@ -231,6 +275,7 @@ export class ThreadedPipeline implements PipelineHandle {
     this.phaseValue = 'stopping';
     while (this.pending.size > 0 && this.fatal === undefined) await new Promise<void>((resolve) => this.stopWaiters.push(resolve));
     const reports = await this.stopWorkers();
+    await this.snapshotService?.stop();
     this.phaseValue = 'stopped';
     await this.consumer;
     return { ...this.digestFrom(reports), durableSeq: this.durableSeq };
@@ -287,6 +332,7 @@ export class ThreadedPipeline implements PipelineHandle {
     this.phaseValue = 'stopped';
     this.options.log.error({ err: error }, 'pipeline: fatal error, no further command is acknowledged');
     this.wiring?.requestStop();
+    this.snapshotService?.terminate();
     for (const wake of this.stopWaiters.splice(0)) wake();
     this.options.onFatal(error);
   }
@@ -405,6 +451,16 @@ export class ThreadedPipeline implements PipelineHandle {
     if (recovery.repair !== null) log.warn({ repair: recovery.repair }, 'wal: --repair cut the log at the first bad record');
     log.info({ records: recovery.records, lastSeq: recovery.lastSeq, segments: recovery.segments.length }, 'wal: recovered');
   }
+}
+
+/** The limits of the gateway's read models: the snapshot worker keeps its own models like them. */
+function readModelsOptionsOf(readModels: ReadModels): ReadModelsOptions {
+  return {
+    closedOrdersMax: readModels.closedOrdersMax,
+    tradesMax: readModels.tradesMax,
+    closedOrderFillsMax: readModels.closedOrderFillsMax,
+    fundingResultsMax: readModels.fundingResultsMax,
+  };
 }
 
 function spawnStageWorker(workerData: StageWorkerData): Worker {

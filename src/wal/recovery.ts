@@ -11,6 +11,9 @@
  *   `<segment>.corrupt` (a bad segment header sets its whole segment aside the same way).
  *
  * Nothing is ever deleted: side files are written and made durable before the truncation.
+ *
+ * With `afterSnapshot`, only the log after a snapshot is read and replayed (see wal_reader.ts). When
+ * the log does not continue the snapshot, a SnapshotMismatchError is thrown before anything changes.
  */
 import * as path from 'node:path';
 import { assert } from '../domain/assert.ts';
@@ -18,8 +21,8 @@ import type { Command } from '../domain/commands.ts';
 import type { FileLayer } from './file_layer.ts';
 import { nodeFileLayer, readFully, writeFully } from './file_layer.ts';
 import { SEGMENT_HEADER_BYTES } from './segment_file.ts';
-import type { ScanFault, ScannedSegment, WalScan } from './wal_reader.ts';
-import { corruptionError, scanWal } from './wal_reader.ts';
+import type { ScanFault, ScannedSegment, SnapshotChainPoint, WalScan } from './wal_reader.ts';
+import { SnapshotMismatchError, corruptionError, scanWal } from './wal_reader.ts';
 import type { WalPosition } from './wal_writer.ts';
 
 export interface WalRecoveryOptions {
@@ -29,6 +32,8 @@ export interface WalRecoveryOptions {
   /** Replay while verifying: called with every valid record in seq order (the Command is reused). */
   onRecord?: (command: Readonly<Command>) => void;
   chunkBytes?: number;
+  /** Read and replay only the records after this snapshot point. */
+  afterSnapshot?: SnapshotChainPoint;
 }
 
 export interface RecoveredSegment {
@@ -60,7 +65,7 @@ export interface RecoveredRepair {
 
 export interface WalRecovery extends WalPosition {
   walDir: string;
-  /** Seq of the first record, 0 for an empty log. The log may start at any seq >= 1. */
+  /** Seq of the first record replayed, 0 for none. The log may start at any seq >= 1. */
   firstSeq: number;
   /** Seq of the last record, 0 for an empty log. */
   lastSeq: number;
@@ -75,6 +80,10 @@ export interface WalRecovery extends WalPosition {
   repair: RecoveredRepair | null;
   /** Entries of the WAL directory that are not segments (earlier side files, .tmp files). */
   ignoredFiles: string[];
+  /** With `afterSnapshot`: segments wholly before the snapshot, not read. */
+  skippedSegments: string[];
+  /** With `afterSnapshot`: records up to the snapshot's seq, verified but not replayed. */
+  skippedRecords: number;
 }
 
 /** Side-file names get a counter when taken: a second repair never overwrites the first one's. */
@@ -85,7 +94,9 @@ export function recoverWal(dataDir: string, options: WalRecoveryOptions = {}): W
   const scanOptions: Parameters<typeof scanWal>[1] = { fileLayer: layer };
   if (options.onRecord !== undefined) scanOptions.onRecord = options.onRecord;
   if (options.chunkBytes !== undefined) scanOptions.chunkBytes = options.chunkBytes;
+  if (options.afterSnapshot !== undefined) scanOptions.afterSnapshot = options.afterSnapshot;
   const scan = scanWal(dataDir, scanOptions);
+  if (scan.snapshotMismatch !== null) throw new SnapshotMismatchError(scan.snapshotMismatch);
   assert(!scan.stoppedAtToSeq, 'recoverWal: the scan must cover the whole log');
   const fault = scan.fault;
   let segments = scan.segments.map(recoveredSegment);
@@ -111,6 +122,8 @@ export function recoverWal(dataDir: string, options: WalRecoveryOptions = {}): W
     tornTail,
     repair,
     ignoredFiles: scan.ignoredFiles,
+    skippedSegments: scan.skippedSegments.map((entry) => entry.name),
+    skippedRecords: scan.skippedRecords,
   };
 }
 

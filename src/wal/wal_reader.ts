@@ -15,6 +15,15 @@
  *
  * Segments are read in large chunks into one preallocated buffer; decoding allocates nothing
  * beyond msgpack's own result and one subarray per record.
+ *
+ * After a snapshot (`afterSnapshot`): the scan starts at the segment that holds the snapshot's
+ * seq + 1 (the last one whose firstSeq <= seq + 1; earlier ones are `skippedSegments`, neither read
+ * nor verified). Records of that segment up to the snapshot's seq are verified as usual but not
+ * delivered, and the chain must meet the snapshot there: the crc of record `seq` (or the prevCrc of
+ * a segment that starts at seq + 1) must be the snapshot's chain crc. When it does not, or when the
+ * log cannot be read up to that seq, the scan stops with `snapshotMismatch` set and no fault: the
+ * snapshot does not belong to this log, and recovery falls back to an older one without changing
+ * anything.
  */
 import * as path from 'node:path';
 import { assert } from '../domain/assert.ts';
@@ -40,7 +49,7 @@ import {
   recordFaultName,
 } from './record_codec.ts';
 import type { SegmentName } from './segment_file.ts';
-import { SEGMENT_HEADER_BYTES, listSegments, parseSegmentHeader, walDirectory } from './segment_file.ts';
+import { SEGMENT_HEADER_BYTES, listSegments, parseSegmentHeader, segmentFileName, walDirectory } from './segment_file.ts';
 
 export const READ_CHUNK_BYTES_DEFAULT = 4 * 1024 * 1024;
 const READ_CHUNK_BYTES_MIN = 64 * 1024;
@@ -83,15 +92,21 @@ export interface ScanFault {
 
 export interface WalScan {
   walDir: string;
+  /** Segments wholly before the snapshot's seq + 1 (`afterSnapshot` only): not read. */
+  skippedSegments: SegmentName[];
+  /** Why the log does not continue the snapshot (`afterSnapshot` only), or null. */
+  snapshotMismatch: string | null;
+  /** Records up to the snapshot's seq that were verified but not delivered. */
+  skippedRecords: number;
   /** Segments scanned, in order; the faulty one, if any, is the last of them. */
   segments: ScannedSegment[];
   /** Segments after the faulty one, or after the one where `toSeq` stopped the scan. */
   notScanned: SegmentName[];
   /** Entries of the WAL directory that are not segments (side files of repairs, .tmp files). */
   ignoredFiles: string[];
-  /** Seq of the first record, 0 when there is none. */
+  /** Seq of the first record delivered, 0 when there is none. */
   firstSeq: number;
-  /** Seq of the last valid record, 0 when there is none. */
+  /** Seq of the last valid record, 0 when there is none (after a snapshot: at least its seq). */
   lastSeq: number;
   /** Chain seed for the next record: crc of the last valid record (or the first segment's prevCrc). */
   lastCrc: number;
@@ -109,6 +124,21 @@ export interface ScanOptions {
   /** Called with every valid record in seq order; the Command is reused, copy what you keep. */
   onRecord?: (command: Readonly<Command>) => void;
   chunkBytes?: number;
+  /** Deliver only the records after a snapshot, checking that the chain meets it (module comment). */
+  afterSnapshot?: SnapshotChainPoint;
+}
+
+/** Where a snapshot stands in the log: its seq and the chain crc of the record with that seq. */
+export interface SnapshotChainPoint {
+  seq: number;
+  chainCrc: number;
+  /** The timestamp of the record with that seq (the writer's floor when the tail is empty). */
+  lastTimestampMs: number;
+}
+
+/** The log does not continue a snapshot: the snapshot cannot be used with this log. */
+export class SnapshotMismatchError extends Error {
+  override readonly name = 'SnapshotMismatchError';
 }
 
 /** Scans and verifies the WAL under `dataDir` without changing anything. */
@@ -137,9 +167,16 @@ export interface ReadSummary {
  */
 export function readRecords(
   dataDir: string,
-  options: { toSeq?: number; onRecord: (command: Readonly<Command>) => void; fileLayer?: FileLayer; chunkBytes?: number },
+  options: {
+    toSeq?: number;
+    onRecord: (command: Readonly<Command>) => void;
+    fileLayer?: FileLayer;
+    chunkBytes?: number;
+    afterSnapshot?: SnapshotChainPoint;
+  },
 ): ReadSummary {
   const scan = scanWal(dataDir, options);
+  if (scan.snapshotMismatch !== null) throw new SnapshotMismatchError(scan.snapshotMismatch);
   const fault = scan.fault;
   if (fault !== null && !fault.torn) throw corruptionError(fault);
   let tornTail: TornTail | null = null;
@@ -171,6 +208,11 @@ class WalScanner {
   private records = 0;
   private fault: ScanFault | null = null;
   private stopped = false;
+  private readonly snapshot: SnapshotChainPoint | null;
+  private snapshotMismatch: string | null = null;
+  private skippedRecords = 0;
+  /** True once lastTimestampMs holds a real record's timestamp (or the snapshot's). */
+  private timestampKnown = false;
 
   constructor(dataDir: string, options: ScanOptions) {
     this.layer = options.fileLayer ?? nodeFileLayer;
@@ -181,32 +223,72 @@ class WalScanner {
     const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES_DEFAULT;
     assert(Number.isInteger(chunkBytes) && chunkBytes >= READ_CHUNK_BYTES_MIN, `scanWal: chunkBytes must be >= ${READ_CHUNK_BYTES_MIN}`);
     this.chunkBytesMax = chunkBytes;
+    this.snapshot = options.afterSnapshot ?? null;
+    if (this.snapshot !== null) {
+      const { seq, chainCrc, lastTimestampMs } = this.snapshot;
+      assert(Number.isSafeInteger(seq) && seq >= 1, 'scanWal: afterSnapshot.seq must be a safe integer >= 1');
+      assert(Number.isInteger(chainCrc) && chainCrc >= 0 && chainCrc <= 0xffffffff, 'scanWal: afterSnapshot.chainCrc must be a u32');
+      assert(Number.isSafeInteger(lastTimestampMs) && lastTimestampMs >= 0, 'scanWal: afterSnapshot.lastTimestampMs must be >= 0');
+      assert(this.toSeq >= seq, 'scanWal: toSeq must not be before the snapshot');
+    }
   }
 
   scan(): WalScan {
     const listing = this.layer.stat(this.walDir) === null ? { segments: [], ignored: [] } : listSegments(this.layer, this.walDir);
-    const sizes = listing.segments.map((entry) => this.segmentSize(entry));
+    const start = this.firstSegmentToScan(listing.segments);
+    const sizes = listing.segments.map((entry, index) => (index < start ? 0 : this.segmentSize(entry)));
     // One buffer for the whole scan, no larger than the largest segment needs.
     this.chunk = new Uint8Array(Math.min(this.chunkBytesMax, Math.max(READ_CHUNK_BYTES_MIN, ...sizes)));
     const scanned: ScannedSegment[] = [];
-    let index = 0;
-    for (; index < listing.segments.length && this.fault === null && !this.stopped; index++) {
+    let index = start;
+    for (; index < listing.segments.length && this.fault === null && !this.stopped && this.snapshotMismatch === null; index++) {
       const entry = listing.segments[index]!;
-      scanned.push(this.scanSegment(entry, sizes[index]!, index, index === listing.segments.length - 1));
+      scanned.push(this.scanSegment(entry, sizes[index]!, scanned.length, index === listing.segments.length - 1));
     }
+    this.checkSnapshotReached();
     return {
       walDir: this.walDir,
+      skippedSegments: listing.segments.slice(0, start),
+      snapshotMismatch: this.snapshotMismatch,
+      skippedRecords: this.skippedRecords,
       segments: scanned,
       notScanned: listing.segments.slice(index),
       ignoredFiles: listing.ignored,
       firstSeq: this.firstSeq,
-      lastSeq: this.records > 0 ? this.chainSeq : 0,
+      lastSeq: this.records > 0 || (this.snapshot !== null && this.snapshotMismatch === null) ? this.chainSeq : 0,
       lastCrc: this.chainCrc,
       lastTimestampMs: this.lastTimestampMs,
       records: this.records,
       fault: this.fault,
       stoppedAtToSeq: this.stopped,
     };
+  }
+
+  /** Index of the first segment to read: 0, or after a snapshot the one holding its seq + 1. */
+  private firstSegmentToScan(segments: readonly SegmentName[]): number {
+    if (this.snapshot === null) return 0;
+    const next = this.snapshot.seq + 1;
+    let start = -1;
+    for (let index = 0; index < segments.length && segments[index]!.firstSeq <= next; index++) start = index;
+    if (start >= 0) return start;
+    this.snapshotMismatch =
+      segments.length === 0
+        ? `the WAL is empty: nothing holds seq ${next}, right after the snapshot`
+        : `no WAL segment holds seq ${next}, right after the snapshot (the first one starts at ${segments[0]!.firstSeq})`;
+    return segments.length;
+  }
+
+  /** After a snapshot: a log that ends (or breaks) before the snapshot's seq does not continue it. */
+  private checkSnapshotReached(): void {
+    const snapshot = this.snapshot;
+    if (snapshot === null || this.snapshotMismatch !== null || this.chainSeq >= snapshot.seq) return;
+    const fault = this.fault;
+    this.snapshotMismatch =
+      fault === null
+        ? `the WAL ends at seq ${this.chainSeq}, before the snapshot's seq ${snapshot.seq}`
+        : `the WAL cannot be read up to the snapshot's seq ${snapshot.seq}: ${fault.reason} in ${fault.file} at offset ${fault.offset} (seq ${fault.seq})`;
+    // Nothing is cut on this attempt: recovery falls back, and the fallback meets the fault itself.
+    this.fault = null;
   }
 
   private segmentSize(entry: SegmentName): number {
@@ -241,15 +323,27 @@ class WalScanner {
     };
     if (!header.ok) return fail(header.reason);
     if (header.firstSeq !== segment.firstSeq) return fail(`segment header says firstSeq ${header.firstSeq}, its name ${segment.firstSeq}`);
-    if (index === 0) {
-      this.chainSeq = header.firstSeq - 1;
-      this.chainCrc = header.prevCrc;
-      return true;
-    }
+    if (index === 0) return this.seedChain(header.firstSeq, header.prevCrc);
     if (header.firstSeq !== this.chainSeq + 1) {
       return fail(`seq gap between segments: expected seq ${this.chainSeq + 1}, segment starts at ${header.firstSeq}`);
     }
     if (header.prevCrc !== this.chainCrc) return fail('checksum chain broken: segment prevCrc is not the last crc of the previous segment');
+    return true;
+  }
+
+  /** The chain starts at the first segment scanned: from its header, or from the snapshot. */
+  private seedChain(firstSeq: number, prevCrc: number): boolean {
+    const snapshot = this.snapshot;
+    if (snapshot !== null && firstSeq === snapshot.seq + 1) {
+      if (prevCrc !== snapshot.chainCrc) {
+        this.snapshotMismatch = `segment ${segmentFileName(firstSeq)} has prevCrc ${prevCrc}, the snapshot's chain crc is ${snapshot.chainCrc}`;
+        return false;
+      }
+      this.lastTimestampMs = snapshot.lastTimestampMs;
+      this.timestampKnown = true;
+    }
+    this.chainSeq = firstSeq - 1;
+    this.chainCrc = prevCrc;
     return true;
   }
 
@@ -276,7 +370,8 @@ class WalScanner {
         at += size;
         segment.records += 1;
         segment.validBytes = chunkStart + at;
-        this.onRecord?.(command);
+        if (this.snapshot === null || command.seq > this.snapshot.seq) this.deliver(command);
+        else if (!this.skipBeforeSnapshot(command.seq)) return;
         if (command.seq === this.toSeq) {
           this.stopped = true;
           return;
@@ -306,16 +401,30 @@ class WalScanner {
   private checkSequence(command: Readonly<Command>): string | null {
     const expected = this.chainSeq + 1;
     if (command.seq !== expected) return `seq gap: record has seq ${command.seq}, expected ${expected}`;
-    if (this.records > 0 && command.timestampMs < this.lastTimestampMs) return `timestamp goes backwards at seq ${command.seq}`;
+    if (this.timestampKnown && command.timestampMs < this.lastTimestampMs) return `timestamp goes backwards at seq ${command.seq}`;
     return null;
   }
 
   private accept(command: Readonly<Command>, crc: number): void {
-    if (this.records === 0) this.firstSeq = command.seq;
     this.chainSeq = command.seq;
     this.chainCrc = crc;
     this.lastTimestampMs = command.timestampMs;
+    this.timestampKnown = true;
+  }
+
+  private deliver(command: Readonly<Command>): void {
+    if (this.records === 0) this.firstSeq = command.seq;
     this.records += 1;
+    this.onRecord?.(command);
+  }
+
+  /** A verified record up to the snapshot's seq; false when the chain does not meet the snapshot. */
+  private skipBeforeSnapshot(seq: number): boolean {
+    this.skippedRecords += 1;
+    const snapshot = this.snapshot!;
+    if (seq < snapshot.seq || this.chainCrc === snapshot.chainCrc) return true;
+    this.snapshotMismatch = `record ${seq} has crc ${this.chainCrc}, the snapshot's chain crc is ${snapshot.chainCrc}`;
+    return false;
   }
 
   private setFault(

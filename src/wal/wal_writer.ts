@@ -225,7 +225,20 @@ export class WalWriter {
     const stat = this.layer.stat(file);
     assert(stat !== null, `WalWriter: ${file} is missing`);
     assert(stat.size === segment.bytes, `WalWriter: ${file} is not the size recovery found (${segment.bytes})`);
-    this.fd = this.layer.open(file, 'r+');
+    const fd = this.layer.open(file, 'r+');
+    // A crash between a batch's write and its fdatasync leaves records that only the page cache
+    // holds; recovery has just replayed them and the server is about to serve them (a GET, a
+    // clientOrderId retry answered 200). Make them durable before that, or a power cut could take
+    // back what a client was already shown (test/crash/power_loss_after_restart.test.ts).
+    if (this.durability === 'fsync') {
+      try {
+        this.layer.fdatasync(fd);
+      } catch (error) {
+        closeAfterError(this.layer, fd);
+        throw this.fail(`fdatasync of the recovered segment ${segment.name}`, error);
+      }
+    }
+    this.fd = fd;
     this.segmentNameValue = segment.name;
     this.segmentBytesValue = segment.bytes;
   }

@@ -1,0 +1,244 @@
+/**
+ * State recovery, the one code path of the server's start-up (ThreadedPipeline.start) and of the
+ * replay command: the newest valid snapshot plus the WAL after it, or the whole WAL.
+ *
+ * 1. Snapshots are tried newest first (at most `toSeq`). One is used only when everything checks:
+ *    the file (header crc, size, SHA-256, msgpack), its market set, the state rebuilt from it (the
+ *    state machines' own checks, the core invariants, and the digest it recorded), and then the WAL,
+ *    which must continue it: the chain crc of its record `seq` must be the snapshot's
+ *    (wal_reader.ts `afterSnapshot`). Anything else rejects it, says why in the log, and the next
+ *    older one is tried. In 'recover' mode, once the state is rebuilt, a rejected snapshot is
+ *    renamed `<name>.rejected` (kept, never read again): the log now continues without it.
+ * 2. Without a usable snapshot, the whole WAL is replayed, which must then start at seq 1: a log
+ *    whose older segments were archived or deleted cannot be rebuilt without its snapshot, and an
+ *    empty log next to snapshots is not an empty exchange. Both refuse with a RecoveryError.
+ *
+ * 'recover' mode (server start) goes through recoverWal: a torn tail is cut, corruption refused or,
+ * with `repair`, cut off. 'read' mode (replay command) changes nothing on disk.
+ *
+ * The gateway's read models, when given, are restored from the snapshot and fed every event of the
+ * tail, so that they answer exactly as if the whole log had been replayed.
+ */
+import * as path from 'node:path';
+import type { CoreListener } from '../core/exchange_core.ts';
+import { ExchangeCore } from '../core/exchange_core.ts';
+import { checkCoreInvariants } from '../core/invariants.ts';
+import { stateDigest } from '../core/state_digest.ts';
+import type { Command } from '../domain/commands.ts';
+import type { CoreLimits } from '../domain/limits.ts';
+import type { MarketSet } from '../domain/markets.ts';
+import type { ReadModels, ReadModelsState } from '../gateway/read_models.ts';
+import type { FileLayer } from '../wal/file_layer.ts';
+import { nodeFileLayer } from '../wal/file_layer.ts';
+import type { WalRecovery } from '../wal/recovery.ts';
+import { recoverWal } from '../wal/recovery.ts';
+import { listSegments, walDirectory } from '../wal/segment_file.ts';
+import type { SnapshotChainPoint, TornTail } from '../wal/wal_reader.ts';
+import { SnapshotMismatchError, readRecords } from '../wal/wal_reader.ts';
+import { marketsFingerprint } from './snapshot_codec.ts';
+import type { LoadedSnapshotFile, SnapshotName } from './snapshot_file.ts';
+import { listSnapshots, readSnapshotFile, setSnapshotAside, snapshotDirectory } from './snapshot_file.ts';
+
+export interface RecoveryLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface StateRecoveryOptions {
+  marketSet: MarketSet;
+  limits: CoreLimits;
+  /** 'recover': the server's start (may cut a torn tail, repair, set snapshots aside). 'read': read-only. */
+  mode: 'recover' | 'read';
+  /** Start from the newest valid snapshot (default); false replays the whole WAL (`replay --full`). */
+  useSnapshots?: boolean;
+  /** Fresh read models to restore from the snapshot and to feed the replayed tail. */
+  readModels?: ReadModels;
+  /** Hears every event of the replay; only without snapshots (it cannot be restored from one). */
+  listener?: CoreListener;
+  /** Called with every record replayed, after the core applied it. */
+  onRecord?: (command: Readonly<Command>) => void;
+  /** 'recover' mode: cut corruption off instead of refusing to start. */
+  repair?: boolean;
+  /** 'read' mode: stop after this seq (and use no snapshot after it). */
+  toSeq?: number;
+  log?: RecoveryLog;
+  fileLayer?: FileLayer;
+}
+
+export interface UsedSnapshot {
+  file: string;
+  seq: number;
+  digest: string;
+  bytes: number;
+  /** Reading, verifying and rebuilding the state, in ms. */
+  loadMs: number;
+}
+
+export interface RejectedSnapshot {
+  file: string;
+  reason: string;
+  /** The `.rejected` name it was set aside as ('recover' mode), or null. */
+  setAsideAs: string | null;
+}
+
+export interface StateRecovery {
+  core: ExchangeCore;
+  /** The snapshot the state started from, or null for the whole WAL. */
+  snapshot: UsedSnapshot | null;
+  rejectedSnapshots: RejectedSnapshot[];
+  /** Records replayed from the WAL (after the snapshot), and their seqs (0 when none). */
+  walRecords: number;
+  walFirstSeq: number;
+  /** The last seq of the log read (the snapshot's when the tail is empty). */
+  walLastSeq: number;
+  /** A torn tail: cut in 'recover' mode, only reported in 'read' mode. */
+  tornTail: TornTail | null;
+  /** 'recover' mode: where the log ends and the writer continues. */
+  walRecovery: WalRecovery | null;
+  elapsedMs: number;
+}
+
+/** The state cannot be rebuilt from what is on disk: the server refuses to start. */
+export class RecoveryError extends Error {
+  override readonly name = 'RecoveryError';
+}
+
+const silentLog: RecoveryLog = { info() {}, warn() {}, error() {} };
+
+export function recoverState(dataDir: string, options: StateRecoveryOptions): StateRecovery {
+  const started = performance.now();
+  const log = options.log ?? silentLog;
+  const layer = options.fileLayer ?? nodeFileLayer;
+  if (options.listener !== undefined && options.readModels !== undefined) throw new Error('recoverState: readModels or listener, not both');
+  if (options.listener !== undefined && options.useSnapshots !== false) throw new Error('recoverState: a plain listener needs useSnapshots: false');
+  if (options.toSeq !== undefined && options.mode !== 'read') throw new Error("recoverState: toSeq is for 'read' mode");
+  const rejected: RejectedSnapshot[] = [];
+  const candidates = options.useSnapshots === false ? [] : snapshotCandidates(dataDir, options.toSeq, layer);
+  let result: Attempt | undefined;
+  for (const candidate of candidates) {
+    const attempt = trySnapshot(dataDir, candidate, options, layer, log);
+    if ('core' in attempt) {
+      result = attempt;
+      break;
+    }
+    rejected.push({ ...attempt, setAsideAs: null });
+    log.error({ file: attempt.file, reason: attempt.reason }, 'snapshot: REJECTED, falling back to an older snapshot or the full WAL');
+  }
+  if (result === undefined) {
+    if (candidates.length > 0) log.warn({ rejected: rejected.length }, 'snapshot: none usable, replaying the whole WAL');
+    result = replayWholeLog(dataDir, options, layer, candidates, rejected);
+  }
+  // Only once the state is rebuilt: a start that is refused leaves every snapshot where it was.
+  if (options.mode === 'recover') {
+    for (const entry of rejected) {
+      entry.setAsideAs = setSnapshotAside(entry.file, layer);
+      log.warn({ file: entry.file, setAsideAs: entry.setAsideAs }, 'snapshot: a rejected snapshot was set aside (kept, never read again)');
+    }
+  }
+  return { ...result, rejectedSnapshots: rejected, elapsedMs: performance.now() - started };
+}
+
+function snapshotCandidates(dataDir: string, toSeq: number | undefined, layer: FileLayer): SnapshotName[] {
+  const { snapshots } = listSnapshots(layer, snapshotDirectory(dataDir));
+  return toSeq === undefined ? snapshots : snapshots.filter((snapshot) => snapshot.seq <= toSeq);
+}
+
+type Attempt = Omit<StateRecovery, 'rejectedSnapshots' | 'elapsedMs'>;
+
+function trySnapshot(
+  dataDir: string,
+  candidate: SnapshotName,
+  options: StateRecoveryOptions,
+  layer: FileLayer,
+  log: RecoveryLog,
+): Attempt | { file: string; reason: string } {
+  const file = path.join(snapshotDirectory(dataDir), candidate.name);
+  const loadStarted = performance.now();
+  let loaded: LoadedSnapshotFile;
+  let core: ExchangeCore;
+  try {
+    loaded = readSnapshotFile(file, layer);
+    core = rebuild(loaded, options);
+  } catch (error) {
+    options.readModels?.reset();
+    return { file, reason: (error as Error).message };
+  }
+  const { meta } = loaded.body;
+  const used: UsedSnapshot = { file, seq: meta.seq, digest: meta.digest.digest, bytes: loaded.bytes, loadMs: performance.now() - loadStarted };
+  const point: SnapshotChainPoint = { seq: meta.seq, chainCrc: meta.walChainCrc, lastTimestampMs: meta.lastTimestampMs };
+  try {
+    const tail = replayTail(dataDir, core, options, layer, point);
+    log.info(
+      { file, seq: used.seq, digest: used.digest, bytes: used.bytes, loadMs: Math.round(used.loadMs), tailRecords: tail.walRecords },
+      `snapshot: recovered from ${candidate.name}, then the WAL after seq ${used.seq}`,
+    );
+    return { ...tail, core, snapshot: used };
+  } catch (error) {
+    if (!(error instanceof SnapshotMismatchError)) throw error;
+    options.readModels?.reset();
+    return { file, reason: `the WAL does not continue it: ${error.message}` };
+  }
+}
+
+/** The state of a snapshot as a core (and read models), checked; throws on any disagreement. */
+function rebuild(loaded: LoadedSnapshotFile, options: StateRecoveryOptions): ExchangeCore {
+  const { meta } = loaded.body;
+  if (meta.markets !== marketsFingerprint(options.marketSet)) throw new Error('it was made with another market set');
+  let readModelsState: ReadModelsState | null = null;
+  if (options.readModels !== undefined) {
+    readModelsState = loaded.body.readModels();
+    if (readModelsState === null) throw new Error('it holds no read models');
+  }
+  const core = ExchangeCore.fromState(options.marketSet, options.limits, loaded.body.core(), options.readModels ?? {});
+  const digest = stateDigest(core);
+  if (digest.digest !== meta.digest.digest) throw new Error(`digest mismatch: the state rebuilt gives ${digest.digest}, the snapshot says ${meta.digest.digest}`);
+  checkCoreInvariants(core);
+  if (readModelsState !== null) options.readModels!.restoreState(readModelsState);
+  return core;
+}
+
+type TailResult = Omit<Attempt, 'core' | 'snapshot'>;
+
+/** Replays the WAL after `point` (or all of it) into `core`; throws SnapshotMismatchError first when it does not continue `point`. */
+function replayTail(dataDir: string, core: ExchangeCore, options: StateRecoveryOptions, layer: FileLayer, point: SnapshotChainPoint | null): TailResult {
+  const onRecord = options.onRecord;
+  const apply = onRecord === undefined ? (command: Readonly<Command>) => core.replay(command) : (command: Readonly<Command>) => {
+    core.replay(command);
+    onRecord(command);
+  };
+  const after = point === null ? {} : { afterSnapshot: point };
+  if (options.mode === 'read') {
+    const read = readRecords(dataDir, { onRecord: apply, fileLayer: layer, ...after, ...(options.toSeq === undefined ? {} : { toSeq: options.toSeq }) });
+    const walLastSeq = Math.max(read.lastSeq, point?.seq ?? 0);
+    return { walRecords: read.records, walFirstSeq: read.firstSeq, walLastSeq, tornTail: read.tornTail, walRecovery: null };
+  }
+  const recovery = recoverWal(dataDir, { onRecord: apply, fileLayer: layer, repair: options.repair === true, ...after });
+  const tornTail = recovery.tornTail === null ? null : { file: recovery.tornTail.file, offset: recovery.tornTail.offset, bytes: recovery.tornTail.bytes };
+  return { walRecords: recovery.records, walFirstSeq: recovery.firstSeq, walLastSeq: recovery.lastSeq, tornTail, walRecovery: recovery };
+}
+
+function replayWholeLog(
+  dataDir: string,
+  options: StateRecoveryOptions,
+  layer: FileLayer,
+  candidates: readonly SnapshotName[],
+  rejected: readonly RejectedSnapshot[],
+): Attempt {
+  const walDir = walDirectory(dataDir);
+  const segments = layer.stat(walDir) === null ? [] : listSegments(layer, walDir).segments;
+  const first = segments[0];
+  const why = rejected.length === 0 ? '' : ` (snapshots rejected: ${rejected.map((entry) => `${path.basename(entry.file)}: ${entry.reason}`).join('; ')})`;
+  if (first !== undefined && first.firstSeq !== 1) {
+    throw new RecoveryError(
+      `the WAL starts at seq ${first.firstSeq} (older segments were archived or deleted) and no usable snapshot covers seq ${first.firstSeq - 1}: the state cannot be rebuilt${why}`,
+    );
+  }
+  if (first === undefined && candidates.length > 0) {
+    throw new RecoveryError(
+      `the WAL is empty but snapshots up to seq ${candidates[0]!.seq} exist: refusing to start from an empty state; move ${snapshotDirectory(dataDir)} away to start a new exchange${why}`,
+    );
+  }
+  const core = new ExchangeCore(options.marketSet, options.limits, options.readModels ?? options.listener ?? {});
+  return { ...replayTail(dataDir, core, options, layer, null), core, snapshot: null };
+}

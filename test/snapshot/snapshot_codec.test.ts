@@ -1,0 +1,121 @@
+/**
+ * The snapshot body codec on its own: every field of every table comes back exactly, at the edges
+ * of its column (empty tables, the largest account id, the largest safe integer, dropped fills,
+ * megabytes of clientOrderIds), and a value that does not fit its column is refused, never wrapped.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CoreState } from '../../src/core/core_state.ts';
+import { InvariantError } from '../../src/domain/assert.ts';
+import { OrderType, Side, TimeInForce } from '../../src/domain/commands.ts';
+import type { ReadModelsState } from '../../src/gateway/read_models.ts';
+import type { SnapshotContent } from '../../src/snapshot/snapshot_codec.ts';
+import { decodeSnapshotBody, encodeSnapshotBody } from '../../src/snapshot/snapshot_codec.ts';
+
+const BIG = Number.MAX_SAFE_INTEGER;
+const ACCOUNT_MAX = 4_294_967_295;
+
+function core(clientOrderIds: [number, string, number][] = []): CoreState {
+  return {
+    lastSeq: BIG - 1,
+    sequencer: {
+      nextSeq: BIG,
+      lastTimestampMs: 1_700_000_000_123,
+      supplyUnits: [BIG, 0, 7],
+      accounts: [
+        { accountId: 1, spendableUnits: [1, 2, 3] },
+        { accountId: ACCOUNT_MAX, spendableUnits: [BIG, 0, 0] },
+      ],
+      openOrders: [[BIG - 2, ACCOUNT_MAX]],
+      clientOrderIds,
+    },
+    ledger: {
+      lastSeq: BIG - 1,
+      supplyUnits: [BIG, 0, 7],
+      accounts: [{ accountId: ACCOUNT_MAX, availableUnits: [0, 5, 6], lockedUnits: [BIG, 0, 1] }],
+      orders: [{ orderId: BIG - 2, accountId: ACCOUNT_MAX, marketId: 1, side: Side.Sell, isMarket: false, priceTicks: 3, remainingSteps: 4, reservedUnits: BIG }],
+    },
+    engine: { tradeIdLast: BIG, orders: [{ orderId: BIG - 2, accountId: ACCOUNT_MAX, marketId: 1, side: Side.Sell, priceTicks: 3, remainingSteps: 4, filledSteps: 9 }] },
+  };
+}
+
+function readModels(): ReadModelsState {
+  const order = {
+    orderId: 5,
+    accountId: ACCOUNT_MAX,
+    marketId: 1,
+    side: Side.Buy,
+    orderType: OrderType.Limit,
+    timeInForce: TimeInForce.GTC,
+    postOnly: true,
+    priceTicks: 300_000,
+    qtySteps: 10,
+    quoteQtyUnits: 0,
+    clientOrderId: 'abc-DEF_123',
+    timestampMs: 1_700_000_000_000,
+    status: 'partially_filled' as const,
+    filledSteps: 4,
+    remainingSteps: 6,
+    closedSeq: 0,
+    fills: [{ tradeId: 1, priceTicks: 300_000, qtySteps: 4, makerOrderId: 2 }],
+  };
+  return {
+    lastSeq: 9,
+    cancelRejects: 3,
+    orders: [
+      { ...order, orderId: 2, clientOrderId: '', status: 'filled', closedSeq: 5, fills: null },
+      { ...order, orderId: 3, status: 'cancelled', closedSeq: 7, fills: [] },
+      order,
+    ],
+    closedOrderIds: [2, 3],
+    closedFillsDropped: 1,
+    clientOrderIds: [[ACCOUNT_MAX, 'abc-DEF_123', 5]],
+    balances: [{ accountId: ACCOUNT_MAX, units: [1, 2, 3, 4, 5, BIG] }],
+    fundingResults: [[1, 10, 0]],
+    books: [[[299_999, 6]], [], [], []],
+    trades: [[], [{ tradeId: 1, priceTicks: 300_000, qtySteps: 4, takerSide: Side.Buy, seq: 5, timestampMs: 1_700_000_000_000 }]],
+  };
+}
+
+function content(state: CoreState, models: ReadModelsState | null): SnapshotContent {
+  const digest = { digest: 'ab'.repeat(32), lastSeq: state.lastSeq, tradeIdLast: state.engine.tradeIdLast, accounts: 1, openOrders: 1 };
+  return { seq: state.lastSeq, walChainCrc: 0xffffffff, lastTimestampMs: 17, markets: 'm', digest, core: state, readModels: models };
+}
+
+describe('the snapshot body codec', () => {
+  it('gives back every field at the edges of its column', () => {
+    const original = content(core([[1, 'x', 3]]), readModels());
+    const decoded = decodeSnapshotBody(encodeSnapshotBody(original));
+    const { core: _core, readModels: _models, ...meta } = original;
+    expect(decoded.meta).toEqual(meta);
+    expect(decoded.core()).toEqual(original.core);
+    expect(decoded.readModels()).toEqual(original.readModels);
+  });
+
+  it('handles empty tables and a snapshot without read models', () => {
+    const empty = core();
+    empty.sequencer.accounts = [];
+    empty.sequencer.openOrders = [];
+    empty.ledger.accounts = [];
+    empty.ledger.orders = [];
+    empty.engine.orders = [];
+    const decoded = decodeSnapshotBody(encodeSnapshotBody(content(empty, null)));
+    expect(decoded.core()).toEqual(empty);
+    expect(decoded.readModels()).toBeNull();
+  });
+
+  it('carries megabytes of clientOrderIds', () => {
+    const ids: [number, string, number][] = [];
+    for (let i = 0; i < 32_000; i += 1) ids.push([1 + (i % 1000), `${'k'.repeat(30)}${String(i).padStart(6, '0')}`, i + 1]);
+    const decoded = decodeSnapshotBody(encodeSnapshotBody(content(core(ids), null)));
+    expect(decoded.core().sequencer.clientOrderIds).toEqual(ids);
+  });
+
+  it('refuses a value that does not fit its column instead of wrapping it', () => {
+    const tooBig = core();
+    tooBig.engine.orders[0]!.accountId = ACCOUNT_MAX + 1;
+    expect(() => encodeSnapshotBody(content(tooBig, null))).toThrow(InvariantError);
+    const fraction = core();
+    fraction.ledger.orders[0]!.priceTicks = 1.5;
+    expect(() => encodeSnapshotBody(content(fraction, null))).toThrow(/not a safe integer/);
+  });
+});
