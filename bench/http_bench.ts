@@ -1,0 +1,403 @@
+/**
+ * HTTP benchmark: the real server against a no-op Fastify route with the same schema, in the same
+ * run, with the same load generator (autocannon, in-process), the same connections and duration.
+ *
+ * - The real server is `node --import tsx src/cli/server.ts` as a child process: PORT and
+ *   DATA_DIR (a temp dir on the repository's disk, not tmpfs) set, every other option at its
+ *   default (fsync on), none inherited from this process's environment.
+ * - The ceiling is bench/noop_server.ts: POST /orders with the gateway's route schema
+ *   (placeOrderRoute() from src/gateway/schemas.ts) and a handler that does nothing.
+ * - Accounts are funded first through POST /accounts/{id}/deposits. Then every request is a
+ *   DISTINCT limit order from one of many accounts: alternating buys and sells around a mid price,
+ *   so some cross and trade; a quarter carry a unique clientOrderId.
+ * - A warm-up run, then the measured run. Latency is per response, submit to reply, as the load
+ *   generator sees it; every non-2xx reply is counted by status (503 = the server shed load).
+ *
+ * Every child binds 127.0.0.1 and is stopped (SIGTERM, then SIGKILL) by this module, also on errors
+ * and when this process exits. Run alone: node --import tsx bench/http_bench.ts [--quick]
+ */
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { OPTION_ENV } from '../src/cli/config.ts';
+import {
+  REPO_ROOT,
+  benchModuleArgs,
+  benchTempDir,
+  formatInteger,
+  ownChild,
+  processPeakRssMb,
+  progress,
+  removeDir,
+  sleep,
+  stopChild,
+  summarizeLatencies,
+} from './bench_support.ts';
+import { mulberry32 } from './flows.ts';
+
+export const HTTP_CONNECTIONS = 64;
+const ACCOUNTS = 1000;
+const HEALTH_TIMEOUT_MS = 120_000;
+const FUNDING_CONCURRENCY = 64;
+
+export interface HttpRunResult {
+  /** 2xx replies per second of the measured run. */
+  requestsPerSec: number;
+  responses: number;
+  non2xx: number;
+  /** Every reply by HTTP status (201 = placed; 200 would be an idempotent retry). */
+  byStatus: Record<string, number>;
+  errors: number;
+  timeouts: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  /** CPU of the server process (all its threads) per second: 1.0 = one core busy. */
+  serverCpuCores: number;
+  /** CPU of this process (the load generator). */
+  loadGeneratorCpuCores: number;
+  serverPeakRssMb: number | undefined;
+  /** From the real server's /metrics over the measured run (undefined for the ceiling). */
+  serverMetrics?: ServerMetrics;
+}
+
+/** Where a request's time goes inside the real server, from its /metrics before and after the run. */
+export interface ServerMetrics {
+  /** Submit → result inside the server (pipeline and read models), mean and bucket upper bounds. */
+  pipelineLatencyMeanMs: number;
+  pipelineLatencyP50BucketMs: number;
+  pipelineLatencyP99BucketMs: number;
+  fsyncs: number;
+  fsyncMeanMs: number;
+  recordsPerFsync: number;
+}
+
+export interface HttpBenchResult {
+  ordersPerSec: number;
+  ceilingReqPerSec: number;
+  ratio: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  non2xx: number;
+  connections: number;
+  durationSec: number;
+  server: HttpRunResult;
+  ceiling: HttpRunResult;
+}
+
+export interface HttpBenchOptions {
+  quick: boolean;
+  /** Node arguments that start the real server (default: --import tsx src/cli/server.ts). */
+  serverNodeArgs?: string[];
+}
+
+export async function benchHttp(options: HttpBenchOptions): Promise<HttpBenchResult> {
+  const durationSec = options.quick ? 6 : 20;
+  const warmUpSec = options.quick ? 2 : 5;
+  const ceiling = await measureTarget('noop', { durationSec, warmUpSec, serverNodeArgs: options.serverNodeArgs });
+  const server = await measureTarget('server', { durationSec, warmUpSec, serverNodeArgs: options.serverNodeArgs });
+  return {
+    ordersPerSec: server.requestsPerSec,
+    ceilingReqPerSec: ceiling.requestsPerSec,
+    ratio: server.requestsPerSec / ceiling.requestsPerSec,
+    p50Ms: server.p50Ms,
+    p99Ms: server.p99Ms,
+    p999Ms: server.p999Ms,
+    non2xx: server.non2xx,
+    connections: HTTP_CONNECTIONS,
+    durationSec,
+    server,
+    ceiling,
+  };
+}
+
+interface TargetPlan {
+  durationSec: number;
+  warmUpSec: number;
+  serverNodeArgs: string[] | undefined;
+}
+
+async function measureTarget(kind: 'server' | 'noop', plan: TargetPlan): Promise<HttpRunResult> {
+  const dir = benchTempDir(kind === 'server' ? 'http-server-' : 'http-noop-');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logFile = path.join(dir, 'server.log');
+  const child = startChild(kind, dir, port, logFile, plan.serverNodeArgs);
+  try {
+    progress(`http [${kind}]: started pid ${child.pid} on ${url}; waiting for /health`);
+    await waitForHealth(url, child);
+    const bodies = new OrderBodies(1);
+    if (kind === 'server') {
+      progress(`http [${kind}]: funding ${ACCOUNTS} accounts (${ACCOUNTS * 3} deposits)`);
+      await fundAccounts(url);
+    }
+    progress(`http [${kind}]: warm-up ${plan.warmUpSec} s, ${HTTP_CONNECTIONS} connections`);
+    await runLoad(url, plan.warmUpSec, bodies, child);
+    progress(`http [${kind}]: measuring ${plan.durationSec} s, ${HTTP_CONNECTIONS} connections`);
+    const metricsBefore = kind === 'server' ? await scrapeMetrics(url) : undefined;
+    const result = await runLoad(url, plan.durationSec, bodies, child);
+    if (metricsBefore !== undefined) {
+      result.serverMetrics = metricsDelta(metricsBefore, await scrapeMetrics(url));
+      const metrics = result.serverMetrics;
+      progress(
+        `http [${kind}]: inside the server: submit → result mean ${metrics.pipelineLatencyMeanMs.toFixed(2)} ms ` +
+          `(p50 ≤ ${metrics.pipelineLatencyP50BucketMs} ms, p99 ≤ ${metrics.pipelineLatencyP99BucketMs} ms); ` +
+          `${metrics.fsyncs} fdatasyncs, mean ${metrics.fsyncMeanMs.toFixed(2)} ms, ${metrics.recordsPerFsync.toFixed(1)} records each`,
+      );
+    }
+    result.serverPeakRssMb = processPeakRssMb(child.pid!);
+    progress(
+      `http [${kind}]: ${formatInteger(result.requestsPerSec)} 2xx/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
+        `p99.9 ${result.p999Ms.toFixed(2)} ms; replies by status ${JSON.stringify(result.byStatus)}, errors ${result.errors}; ` +
+        `server CPU ${result.serverCpuCores.toFixed(2)} cores, load generator ${result.loadGeneratorCpuCores.toFixed(2)} cores, ` +
+        `server peak RSS ${result.serverPeakRssMb?.toFixed(0) ?? '?'} MB`,
+    );
+    return result;
+  } catch (error) {
+    process.stderr.write(`http [${kind}]: failed; last lines of ${logFile}:\n${tail(logFile, 30)}\n`);
+    throw error;
+  } finally {
+    const stopStarted = performance.now();
+    const code = await stopChild(child);
+    progress(`http [${kind}]: stopped (SIGTERM) in ${((performance.now() - stopStarted) / 1000).toFixed(1)} s, exit code ${code}`);
+    if (code !== 0) process.stderr.write(`http [${kind}]: exited with code ${code}; log:\n${tail(logFile, 30)}\n`);
+    removeDir(dir);
+  }
+}
+
+function startChild(kind: 'server' | 'noop', dir: string, port: number, logFile: string, serverNodeArgs: string[] | undefined): ChildProcess {
+  // Every server option at its default: none of this process's configuration leaks in.
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.values(OPTION_ENV)) delete env[name];
+  delete env['ADMIN_TOKEN'];
+  delete env['NODE_OPTIONS'];
+  env['HOST'] = '127.0.0.1';
+  env['PORT'] = String(port);
+  const dataDir = path.join(dir, 'data');
+  fs.mkdirSync(dataDir);
+  env['DATA_DIR'] = dataDir;
+  const log = fs.openSync(logFile, 'a');
+  const args =
+    kind === 'server'
+      ? (serverNodeArgs ?? ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/server.ts')])
+      : benchModuleArgs('noop_server');
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['pipe', log, log] });
+  fs.closeSync(log);
+  return ownChild(child);
+}
+
+async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
+  const deadline = performance.now() + HEALTH_TIMEOUT_MS;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was healthy`);
+    try {
+      const response = await fetch(`${url}/health`);
+      await response.arrayBuffer();
+      if (response.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`server at ${url} was not healthy within ${HEALTH_TIMEOUT_MS} ms`);
+}
+
+async function fundAccounts(url: string): Promise<void> {
+  const deposits: { accountId: number; asset: string; amount: string }[] = [];
+  for (let accountId = 1; accountId <= ACCOUNTS; accountId += 1) {
+    deposits.push({ accountId, asset: 'USDT', amount: '1000000' });
+    deposits.push({ accountId, asset: 'BTC', amount: '1000' });
+    deposits.push({ accountId, asset: 'ETH', amount: '10000' });
+  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < deposits.length) {
+      const deposit = deposits[next++]!;
+      const response = await fetch(`${url}/accounts/${deposit.accountId}/deposits`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ asset: deposit.asset, amount: deposit.amount }),
+      });
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`deposit for account ${deposit.accountId} answered ${response.status}: ${text}`);
+    }
+  };
+  await Promise.all(Array.from({ length: FUNDING_CONCURRENCY }, worker));
+}
+
+const MARKETS = [
+  // BTC-USDT: tick 0.01, step 0.000001; ETH-USDT: tick 0.01, step 0.0001 (API.md's default markets).
+  { symbol: 'BTC-USDT', midTicks: 6_500_000, stepDecimals: 6, qtyStepsMin: 1_000, qtyStepsSpread: 2_000, share: 0.8 },
+  { symbol: 'ETH-USDT', midTicks: 300_000, stepDecimals: 4, qtyStepsMin: 100, qtyStepsSpread: 200, share: 0.2 },
+];
+
+/**
+ * Distinct order bodies: accounts in a scattered order, sides alternating, prices a few ticks
+ * through to 40 ticks behind the mid (about one order in six crosses), 1 in 10 IOC, a quarter with
+ * a clientOrderId that is never reused.
+ */
+class OrderBodies {
+  private readonly random: () => number;
+  private count = 0;
+  private readonly tag: string;
+
+  constructor(seed: number) {
+    this.random = mulberry32(seed);
+    this.tag = `b${Date.now().toString(36)}`;
+  }
+
+  next(): string {
+    const index = this.count++;
+    const market = this.random() < MARKETS[0]!.share ? MARKETS[0]! : MARKETS[1]!;
+    const side = index % 2 === 0 ? 'buy' : 'sell';
+    const offsetTicks = Math.floor(this.random() * 47) - 6;
+    const priceTicks = side === 'buy' ? market.midTicks - offsetTicks : market.midTicks + offsetTicks;
+    const qtySteps = market.qtyStepsMin + Math.floor(this.random() * market.qtyStepsSpread);
+    const body: Record<string, unknown> = {
+      accountId: 1 + ((index * 7919) % ACCOUNTS),
+      symbol: market.symbol,
+      side,
+      type: 'limit',
+      price: (priceTicks / 100).toFixed(2),
+      qty: (qtySteps / 10 ** market.stepDecimals).toFixed(market.stepDecimals),
+    };
+    if (this.random() < 0.1) body['timeInForce'] = 'IOC';
+    if (this.random() < 0.25) body['clientOrderId'] = `${this.tag}-${index}`;
+    return JSON.stringify(body);
+  }
+}
+
+/** CPU ticks (user + system, all threads) of a live process, from /proc/<pid>/stat. */
+function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 3, utime field 14, stime field 15 (1-based in proc(5)).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function runLoad(url: string, durationSec: number, bodies: OrderBodies, child: ChildProcess): Promise<HttpRunResult> {
+  const latencies: number[] = [];
+  const byStatus: Record<string, number> = {};
+  let non2xx = 0;
+  const serverCpuBefore = processCpuSeconds(child.pid!);
+  const ownCpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url,
+        connections: HTTP_CONNECTIONS,
+        pipelining: 1,
+        duration: durationSec,
+        timeout: 10,
+        requests: [
+          {
+            method: 'POST',
+            path: '/orders',
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => ({ ...request, body: bodies.next() }),
+          },
+        ],
+      },
+      (error: unknown, finished: autocannon.Result) => (error ? reject(error as Error) : resolve(finished)),
+    );
+    // autocannon's own histogram keeps whole milliseconds: keep every latency at full precision.
+    (instance as unknown as NodeJS.EventEmitter).on('response', (_client: unknown, statusCode: number, _bytes: number, responseTimeMs: number) => {
+      latencies.push(responseTimeMs);
+      byStatus[statusCode] = (byStatus[statusCode] ?? 0) + 1;
+      if (statusCode < 200 || statusCode >= 300) non2xx += 1;
+    });
+  });
+  const elapsedSec = (performance.now() - started) / 1000;
+  const ownCpu = process.cpuUsage(ownCpuBefore);
+  const serverCpu = processCpuSeconds(child.pid!) - serverCpuBefore;
+  const summary = summarizeLatencies(Float64Array.from(latencies), latencies.length);
+  const ok = latencies.length - non2xx;
+  return {
+    requestsPerSec: ok / result.duration,
+    responses: latencies.length,
+    non2xx,
+    byStatus,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    p50Ms: summary.p50Ms,
+    p99Ms: summary.p99Ms,
+    p999Ms: summary.p999Ms,
+    maxMs: summary.maxMs,
+    serverCpuCores: serverCpu / elapsedSec,
+    loadGeneratorCpuCores: (ownCpu.user + ownCpu.system) / 1e6 / elapsedSec,
+    serverPeakRssMb: undefined,
+  };
+}
+
+/** Prometheus text → sample name with labels → value. */
+async function scrapeMetrics(url: string): Promise<Map<string, number>> {
+  const response = await fetch(`${url}/metrics`);
+  const text = await response.text();
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return samples;
+}
+
+function metricsDelta(before: Map<string, number>, after: Map<string, number>): ServerMetrics {
+  const delta = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+  const latencyCount = delta('exchange_command_latency_ms_count');
+  const fsyncs = delta('exchange_wal_fsync_latency_ms_count');
+  // Cumulative buckets: the first bound whose count reaches the quantile.
+  const bucketBound = (quantile: number): number => {
+    const buckets = [...after.keys()]
+      .filter((name) => name.startsWith('exchange_command_latency_ms_bucket{'))
+      .map((name) => ({ name, bound: Number(/le="([^"]+)"/.exec(name)?.[1] ?? NaN) }))
+      .filter((bucket) => Number.isFinite(bucket.bound))
+      .sort((a, b) => a.bound - b.bound);
+    for (const bucket of buckets) if (delta(bucket.name) >= quantile * latencyCount) return bucket.bound;
+    return Infinity;
+  };
+  return {
+    pipelineLatencyMeanMs: latencyCount === 0 ? NaN : delta('exchange_command_latency_ms_sum') / latencyCount,
+    pipelineLatencyP50BucketMs: bucketBound(0.5),
+    pipelineLatencyP99BucketMs: bucketBound(0.99),
+    fsyncs,
+    fsyncMeanMs: fsyncs === 0 ? NaN : delta('exchange_wal_fsync_latency_ms_sum') / fsyncs,
+    recordsPerFsync: fsyncs === 0 ? NaN : delta('exchange_wal_records_total') / fsyncs,
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function tail(file: string, lines: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const quick = process.argv.includes('--quick');
+  const result = await benchHttp({ quick });
+  console.log(JSON.stringify(result, null, 2));
+}

@@ -1,0 +1,469 @@
+/**
+ * Pipeline benchmark: the real ThreadedPipeline, composed and configured exactly as `npm start`
+ * does it (parseConfig with no flags, then src/cli/start_server.ts: default thread layout, ring
+ * capacity, WAL batching, fsync on, the gateway's ReadModels as its sink, and whatever else the
+ * server runs beside it), on a temp data dir on the repository's disk (not tmpfs). The main thread
+ * drives it the way the gateway does, minus HTTP: pipeline.submit() per command, many commands in
+ * flight. (The server's HTTP socket listens on a free port and idles.)
+ *
+ * The flow is the recorded mixed flow (bench/recorded_flow.ts), so generation is not timed. The
+ * opening deposits are submitted first and allowed to settle (the sequencer's spendable view is
+ * credited only when settlement reports a deposit back). A cancel is sent only once the result of
+ * the place it names has come back, as a real client must, and it names the seq the pipeline
+ * gave that place (which may differ from the recording's).
+ *
+ * - Closed loop: a window of W commands in flight; a finished command is replaced at once
+ *   ('overloaded' is retried). Throughput = commands / time of the segment; latency = submit to
+ *   result, per command, for the same commands. A few windows are measured (latency grows with
+ *   the window by Little's law); the headline is the best throughput, with its own latency.
+ * - Open loop: a fixed rate (100,000 commands/s by default), commands sent on a 1 ms timer, to
+ *   show latency at a moderate load.
+ * - The same closed-loop windows with the layout 'sequencer,wal,matching+settlement'.
+ *
+ * Run alone: node --import tsx --expose-gc bench/pipeline_bench.ts [--quick]
+ */
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino from 'pino';
+import { parseConfig } from '../src/cli/config.ts';
+import { startServer } from '../src/cli/start_server.ts';
+import type { Command } from '../src/domain/commands.ts';
+import { CommandType, createCommand } from '../src/domain/commands.ts';
+import { defaultMarketSet } from '../src/domain/markets.ts';
+import { REJECT_INFO, RejectCode } from '../src/domain/reject_codes.ts';
+import type { SubmitResult } from '../src/pipeline/pipeline_handle.ts';
+import type { ThreadedPipeline } from '../src/pipeline/threaded_pipeline.ts';
+import { DEFAULT_THREAD_LAYOUT } from '../src/pipeline/thread_layout.ts';
+import type { LatencySummary } from './bench_support.ts';
+import {
+  benchTempDir,
+  collectGarbage,
+  formatInteger,
+  megabytes,
+  ownPeakRssMb,
+  progress,
+  removeDir,
+  summarizeLatencies,
+} from './bench_support.ts';
+import { BENCH_FLOW, RecordedFlow } from './recorded_flow.ts';
+
+const COMMAND_TYPE_NAMES: Record<number, string> = {
+  [CommandType.Deposit]: 'deposit',
+  [CommandType.Withdraw]: 'withdraw',
+  [CommandType.Place]: 'place',
+  [CommandType.Cancel]: 'cancel',
+};
+
+export const ALTERNATIVE_LAYOUT = 'sequencer,wal,matching+settlement';
+export const FIXED_RATE_PER_SEC = 100_000;
+
+export interface SegmentResult extends LatencySummary {
+  mode: 'window' | 'rate';
+  /** Commands in flight (closed loop), or the target rate (open loop). */
+  window: number;
+  ratePerSec: number;
+  commandsPerSec: number;
+  /** CPU of the whole process (all threads) per second of the segment: 2.0 = two cores busy. */
+  cpuCores: number;
+  /** Share of the segment the main thread's event loop was busy. */
+  mainThreadUtilization: number;
+  overloadedRetries: number;
+}
+
+export interface LayoutResult {
+  label: string;
+  layout: string;
+  segments: SegmentResult[];
+  /** The segment with the best throughput. */
+  best: SegmentResult;
+  recordsPerFsync: number;
+  fsyncMeanMs: number;
+  /**
+   * Commands whose acceptance differed from the single-thread recording: live, the sequencer may
+   * accept a cancel of an order whose close is still on its way back (matching then rejects it).
+   */
+  acceptanceDiffers: number;
+  acceptanceDifferences: Record<string, number>;
+  skippedCancels: number;
+}
+
+export interface PipelineBenchResult {
+  layout: string;
+  commandsPerSec: number;
+  window: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  maxMs: number;
+  /** Best closed-loop throughput among the segments whose p99 met the 5 ms target (0: none did). */
+  commandsPerSecWithinP99Target: number;
+  fixedRate: SegmentResult;
+  default: LayoutResult;
+  alternative: LayoutResult;
+  /** Full runs only: the default layout with the background snapshot worker switched off. */
+  withoutSnapshots?: LayoutResult;
+  /** Of the benchmark process after the runs; it also holds the recorded flow (recordedFlowMb). */
+  memory: { peakRssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number; recordedFlowMb: number };
+}
+
+export const P99_TARGET_MS = 5;
+
+interface Plan {
+  warmUpCommands: number;
+  warmUpMaxMs: number;
+  /** Commands per closed-loop segment, and the most time one may take (then it stops sending). */
+  segmentCommands: number;
+  segmentMaxMs: number;
+  windows: number[];
+  fixedRateSeconds: number;
+}
+
+function planFor(quick: boolean): Plan {
+  return quick
+    ? { warmUpCommands: 100_000, warmUpMaxMs: 3_000, segmentCommands: 300_000, segmentMaxMs: 3_000, windows: [256, 8192], fixedRateSeconds: 2 }
+    : { warmUpCommands: 300_000, warmUpMaxMs: 10_000, segmentCommands: 800_000, segmentMaxMs: 10_000, windows: [256, 1024, 4096, 16_384], fixedRateSeconds: 10 };
+}
+
+export async function benchPipeline(options: { quick: boolean }): Promise<PipelineBenchResult> {
+  const plan = planFor(options.quick);
+  // The opening deposits (accounts × assets), then what the default variant consumes at most.
+  const fundingCommands = BENCH_FLOW.accounts * defaultMarketSet().assets.length;
+  const flowLength =
+    fundingCommands + plan.warmUpCommands + plan.segmentCommands * plan.windows.length + FIXED_RATE_PER_SEC * plan.fixedRateSeconds;
+  progress(`pipeline: recording ${formatInteger(flowLength)} commands of the mixed flow through a core`);
+  const flow = RecordedFlow.record(flowLength);
+  progress(`pipeline: ${flow.describe()}; ${megabytes(flow.bytes).toFixed(0)} MB of columns`);
+  collectGarbage();
+  const defaultLayout = await benchVariant(flow, { ...plan, label: 'default', env: {}, fixedRate: true });
+  const alternative = await benchVariant(flow, { ...plan, label: 'alternative layout', env: { PIPELINE_THREADS: ALTERNATIVE_LAYOUT }, fixedRate: false });
+  // What the background snapshot worker costs (it replays the WAL through a core of its own).
+  const withoutSnapshots = options.quick
+    ? undefined
+    : await benchVariant(flow, {
+        ...plan,
+        windows: [plan.windows[plan.windows.length - 1]!],
+        label: 'default, snapshots off',
+        env: { SNAPSHOT_EVERY_RECORDS: '0', SNAPSHOT_EVERY_MINUTES: '0' },
+        fixedRate: false,
+      });
+  const best = defaultLayout.best;
+  const withinTarget = defaultLayout.segments.filter((segment) => segment.mode === 'window' && segment.p99Ms <= P99_TARGET_MS);
+  const fixedRate = defaultLayout.segments.find((segment) => segment.mode === 'rate')!;
+  const memoryUsage = process.memoryUsage();
+  return {
+    layout: defaultLayout.layout,
+    commandsPerSec: best.commandsPerSec,
+    window: best.window,
+    p50Ms: best.p50Ms,
+    p99Ms: best.p99Ms,
+    p999Ms: best.p999Ms,
+    maxMs: best.maxMs,
+    commandsPerSecWithinP99Target: Math.max(0, ...withinTarget.map((segment) => segment.commandsPerSec)),
+    fixedRate,
+    default: defaultLayout,
+    alternative,
+    ...(withoutSnapshots === undefined ? {} : { withoutSnapshots }),
+    memory: {
+      peakRssMb: ownPeakRssMb(),
+      heapUsedMb: megabytes(memoryUsage.heapUsed),
+      heapTotalMb: megabytes(memoryUsage.heapTotal),
+      externalMb: megabytes(memoryUsage.external),
+      recordedFlowMb: megabytes(flow.bytes),
+    },
+  };
+}
+
+/** A configuration to measure: npm start's, or npm start's with a few settings changed. */
+interface Variant extends Plan {
+  label: string;
+  /** Environment on top of npm start's defaults (none for the default). */
+  env: Record<string, string>;
+  fixedRate: boolean;
+}
+
+/** One pipeline, started fresh: funding, warm-up, the closed-loop windows, then (if asked) the fixed rate. */
+async function benchVariant(flow: RecordedFlow, variant: Variant): Promise<LayoutResult> {
+  const plan = variant;
+  const dataDir = benchTempDir('pipeline-');
+  // npm start's configuration: no flags, nothing from this process's environment but the data
+  // dir, a port the system chooses (the HTTP side idles) and the variant's own settings.
+  const env: NodeJS.ProcessEnv = { DATA_DIR: dataDir, PORT: '0', ...variant.env };
+  const config = parseConfig([], env);
+  const layout = config.threads.map((stages) => stages.join('+')).join(',');
+  const name = variant.label.includes('snapshots off') ? `${layout}, snapshots off` : layout;
+  if (config.wal.durability !== 'fsync') throw new Error('pipeline bench: the default configuration must fsync');
+  let fatal: Error | undefined;
+  progress(`pipeline [${name}]: starting (ring capacity ${config.ringCapacity}, WAL batch ${config.wal.batchRecordsMax}, fsync on, data in ${dataDir})`);
+  // The server's own composition (src/cli/start_server.ts), so the pipeline is exactly npm start's.
+  const server = await startServer(config, { log: pino({ level: 'warn' }, pino.destination(2)), onFatal: (error) => (fatal = error) });
+  const pipeline = server.pipeline;
+  const driver = new FlowDriver(pipeline, flow, () => fatal);
+  const segments: SegmentResult[] = [];
+  try {
+    let cursor = await driver.closedLoop(0, flow.fundingCount, 1024);
+    progress(`pipeline [${name}]: ${formatInteger(flow.fundingCount)} opening deposits settled; warm-up ${formatInteger(plan.warmUpCommands)} commands`);
+    cursor = await driver.closedLoop(cursor, cursor + plan.warmUpCommands, plan.windows[plan.windows.length - 1]!, plan.warmUpMaxMs);
+    for (const window of plan.windows) {
+      const from = cursor;
+      const { next, ...segment } = await driver.measure(
+        () => driver.closedLoop(from, Math.min(flow.length, from + plan.segmentCommands), window, plan.segmentMaxMs),
+        'window',
+        window,
+        0,
+      );
+      cursor = next;
+      segments.push(segment);
+      progress(`pipeline [${name}]: window ${window}: ${describeSegment(segment)}`);
+    }
+    if (variant.fixedRate) {
+      const from = cursor;
+      const end = Math.min(flow.length, from + FIXED_RATE_PER_SEC * plan.fixedRateSeconds);
+      const { next, ...segment } = await driver.measure(
+        () => driver.openLoop(from, end, FIXED_RATE_PER_SEC, plan.fixedRateSeconds * 1000),
+        'rate',
+        0,
+        FIXED_RATE_PER_SEC,
+      );
+      cursor = next;
+      segments.push(segment);
+      progress(`pipeline [${name}]: fixed rate ${formatInteger(FIXED_RATE_PER_SEC)}/s: ${describeSegment(segment)}`);
+    }
+  } finally {
+    if (fatal === undefined) await server.stop();
+    removeDir(dataDir);
+  }
+  if (fatal !== undefined) throw fatal;
+  progress(
+    `pipeline [${name}]: acceptance differed from the single-thread recording for ${driver.acceptanceDiffers} commands ` +
+      `${JSON.stringify(driver.differences)}; ${driver.skippedCancels} cancels skipped (their place was refused here)`,
+  );
+  const counters = pipeline.counters();
+  const closedLoop = segments.filter((segment) => segment.mode === 'window');
+  return {
+    label: variant.label,
+    layout,
+    segments,
+    best: closedLoop.reduce((best, segment) => (segment.commandsPerSec > best.commandsPerSec ? segment : best)),
+    recordsPerFsync: counters.walFsyncs === 0 ? 0 : counters.walRecords / counters.walFsyncs,
+    fsyncMeanMs: counters.fsyncLatencyMs.count === 0 ? 0 : counters.fsyncLatencyMs.sum / counters.fsyncLatencyMs.count,
+    acceptanceDiffers: driver.acceptanceDiffers,
+    acceptanceDifferences: driver.differences,
+    skippedCancels: driver.skippedCancels,
+  };
+}
+
+function describeSegment(segment: SegmentResult): string {
+  return (
+    `${formatInteger(segment.commandsPerSec)} commands/s, latency p50 ${segment.p50Ms.toFixed(2)} ms, p99 ${segment.p99Ms.toFixed(2)} ms, ` +
+    `p99.9 ${segment.p999Ms.toFixed(2)} ms, max ${segment.maxMs.toFixed(1)} ms; CPU ${segment.cpuCores.toFixed(2)} cores, ` +
+    `main thread busy ${(segment.mainThreadUtilization * 100).toFixed(0)}%`
+  );
+}
+
+interface Segment {
+  start: number;
+  next: number;
+  end: number;
+  /** Closed loop: the window; open loop: the most commands in flight before sending waits. */
+  inFlightMax: number;
+  /** Open loop only (0: closed loop). */
+  ratePerSec: number;
+  began: number;
+  /** No new command is taken from the flow after this time (performance.now()). */
+  deadline: number;
+  resolve: (next: number) => void;
+  reject: (error: Error) => void;
+}
+
+/** Most commands in flight in the open loop: beyond it the rate is not being met anyway. */
+const OPEN_LOOP_IN_FLIGHT_MAX = 32_768;
+
+/**
+ * Submits commands of the recorded flow to the pipeline and records, per command, the time from
+ * submit to result. Indices are flow indices; segments continue the flow where the last one
+ * stopped, so every command is submitted once (plus retries after 'overloaded').
+ */
+class FlowDriver {
+  /** Per flow index: the seq the pipeline gave (> 0), -1 when refused, 0 while unknown. */
+  private readonly seqOf: Float64Array;
+  /** Per place index: the cancel waiting for its result, -1 when none. */
+  private readonly waitingCancel: Int32Array;
+  private readonly submittedAt: Float64Array;
+  private readonly scratch: Command = createCommand();
+  /** Deferred cancels whose place has resolved, and overloaded commands to retry. */
+  private readonly ready: number[] = [];
+  private inFlight = 0;
+  private segment: Segment | undefined;
+  private latencies: Float64Array;
+  private latencyCount = 0;
+  private overloaded = 0;
+  private stepScheduled = false;
+  private readonly stepNow = (): void => this.step();
+  acceptanceDiffers = 0;
+  /** 'type: recorded code here pipeline code' → count, for the commands whose acceptance differed. */
+  readonly differences: Record<string, number> = {};
+  skippedCancels = 0;
+
+  constructor(
+    private readonly pipeline: ThreadedPipeline,
+    private readonly flow: RecordedFlow,
+    private readonly fatal: () => Error | undefined,
+  ) {
+    this.seqOf = new Float64Array(flow.length);
+    this.waitingCancel = new Int32Array(flow.length).fill(-1);
+    this.submittedAt = new Float64Array(flow.length);
+    this.latencies = new Float64Array(1024);
+  }
+
+  /** Runs `run`, measuring throughput, latency, CPU and main-thread utilization of it. */
+  async measure(run: () => Promise<number>, mode: 'window' | 'rate', window: number, ratePerSec: number): Promise<SegmentResult & { next: number }> {
+    collectGarbage();
+    this.latencyCount = 0;
+    this.overloaded = 0;
+    const cpuBefore = process.cpuUsage();
+    const elu = performance.eventLoopUtilization();
+    const started = performance.now();
+    const next = await run();
+    const elapsedMs = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
+    const utilization = performance.eventLoopUtilization(elu).utilization;
+    return {
+      next,
+      mode,
+      window,
+      ratePerSec,
+      commandsPerSec: (this.latencyCount / elapsedMs) * 1000,
+      cpuCores: (cpu.user + cpu.system) / 1000 / elapsedMs,
+      mainThreadUtilization: utilization,
+      overloadedRetries: this.overloaded,
+      ...summarizeLatencies(this.latencies, this.latencyCount),
+    };
+  }
+
+  /**
+   * Closed loop over flow indices [start, end): `window` commands in flight, each one replaced as
+   * it comes back; no new command after `maxMs`. Resolves with the first index not sent, once
+   * every command sent is back.
+   */
+  closedLoop(start: number, end: number, window: number, maxMs = Infinity): Promise<number> {
+    return this.run(start, end, window, 0, maxMs);
+  }
+
+  /** Open loop: commands sent at `ratePerSec` (paced by a 1 ms timer and by results), for at most `maxMs`. */
+  openLoop(start: number, end: number, ratePerSec: number, maxMs = Infinity): Promise<number> {
+    const done = this.run(start, end, OPEN_LOOP_IN_FLIGHT_MAX, ratePerSec, maxMs);
+    const tick = (): void => {
+      if (this.segment === undefined) return;
+      this.step();
+      setTimeout(tick, 1);
+    };
+    setTimeout(tick, 1);
+    return done;
+  }
+
+  private run(start: number, end: number, inFlightMax: number, ratePerSec: number, maxMs: number): Promise<number> {
+    if (this.segment !== undefined) throw new Error('pipeline bench: one segment at a time');
+    if (this.latencies.length < this.latencyCount + (end - start)) {
+      const grown = new Float64Array(this.latencyCount + (end - start));
+      grown.set(this.latencies.subarray(0, this.latencyCount));
+      this.latencies = grown;
+    }
+    return new Promise<number>((resolve, reject) => {
+      const began = performance.now();
+      this.segment = { start, next: start, end, inFlightMax, ratePerSec, began, deadline: began + maxMs, resolve, reject };
+      this.step();
+    });
+  }
+
+  /** Sends what may be sent now; ends the segment when everything sent is back. */
+  private step(): void {
+    this.stepScheduled = false;
+    const segment = this.segment;
+    if (segment === undefined) return;
+    const error = this.fatal();
+    if (error !== undefined) {
+      this.segment = undefined;
+      segment.reject(error);
+      return;
+    }
+    const now = performance.now();
+    if (now > segment.deadline) segment.end = Math.min(segment.end, segment.next);
+    while (this.inFlight < segment.inFlightMax && this.ready.length > 0) this.send(this.ready.pop()!);
+    const due =
+      segment.ratePerSec === 0
+        ? segment.end
+        : Math.min(segment.end, segment.start + Math.floor(((now - segment.began) * segment.ratePerSec) / 1000));
+    while (this.inFlight < segment.inFlightMax && segment.next < due) this.send(segment.next++);
+    if (segment.next >= segment.end && this.inFlight === 0 && this.ready.length === 0) {
+      this.segment = undefined;
+      segment.resolve(segment.next);
+    }
+  }
+
+  private send(index: number): void {
+    const flow = this.flow;
+    const command = flow.read(index, this.scratch);
+    if (command.type === CommandType.Cancel) {
+      const target = flow.targetIndex[index]!;
+      const targetSeq = target < 0 ? 0 : this.seqOf[target]!;
+      if (target >= 0 && targetSeq === 0) {
+        // Its place is still in flight: a client cannot know the orderId yet.
+        this.waitingCancel[target] = index;
+        return;
+      }
+      if (targetSeq < 0) {
+        // The place was refused here (not in the recording): there is nothing to cancel.
+        this.skippedCancels += 1;
+        return;
+      }
+      if (target >= 0) command.orderId = targetSeq;
+    }
+    if (this.submittedAt[index] === 0) this.submittedAt[index] = performance.now();
+    this.inFlight += 1;
+    this.pipeline.submit(command).then((result) => this.onResult(index, result));
+  }
+
+  private onResult(index: number, result: SubmitResult): void {
+    this.inFlight -= 1;
+    this.scheduleStep();
+    if (result.status === 'overloaded') {
+      this.overloaded += 1;
+      this.ready.push(index);
+      return;
+    }
+    if (result.status === 'unavailable') {
+      this.segment?.reject(new Error(`pipeline bench: the pipeline is ${result.phase}`));
+      this.segment = undefined;
+      return;
+    }
+    this.latencies[this.latencyCount++] = performance.now() - this.submittedAt[index]!;
+    const accepted = result.status === 'accepted';
+    this.seqOf[index] = accepted ? result.seq : -1;
+    const recordedCode = this.flow.code[index]!;
+    if (accepted !== (recordedCode === RejectCode.None)) {
+      this.acceptanceDiffers += 1;
+      const code = result.status === 'rejected' ? result.code : RejectCode.None;
+      const key = `${COMMAND_TYPE_NAMES[this.flow.type[index]!]}: ${REJECT_INFO[recordedCode as RejectCode].code} here ${REJECT_INFO[code].code}`;
+      this.differences[key] = (this.differences[key] ?? 0) + 1;
+    }
+    const cancel = this.waitingCancel[index]!;
+    if (cancel >= 0) {
+      this.waitingCancel[index] = -1;
+      this.ready.push(cancel);
+    }
+  }
+
+  /** One step per burst of results: they arrive in batches from ring T→G. */
+  private scheduleStep(): void {
+    if (this.stepScheduled) return;
+    this.stepScheduled = true;
+    queueMicrotask(this.stepNow);
+  }
+}
+
+if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const quick = process.argv.includes('--quick');
+  const result = await benchPipeline({ quick });
+  console.log(JSON.stringify(result, null, 2));
+  console.log(`default layout: ${DEFAULT_THREAD_LAYOUT}`);
+}
