@@ -16,6 +16,7 @@ import { SequencerStage } from '../sequencer/sequencer_stage.ts';
 import { Ledger } from '../settlement/ledger.ts';
 import { RingLedgerSink, SettlementStage } from '../settlement/settlement_stage.ts';
 import type { WalConfig } from '../wal/wal_config.ts';
+import { walFileLayerFromEnv } from '../wal/fault_injection.ts';
 import { WalStage } from '../wal/wal_stage.ts';
 import type { WalStagePolicy } from '../wal/wal_stage.ts';
 import { WalWriter } from '../wal/wal_writer.ts';
@@ -60,7 +61,8 @@ for (const name of names) {
     };
     stages.push(new SequencerStage(sequencer, links, counters));
   } else if (name === 'wal') {
-    writer = new WalWriter(data.wal.config, data.wal.position);
+    // The file layer is node:fs unless a crash test injects a fault (src/wal/fault_injection.ts).
+    writer = new WalWriter(data.wal.config, data.wal.position, walFileLayerFromEnv());
     counters.setDurableSeq(writer.durableSeq);
     stages.push(new WalStage(writer, { sequenced: wiring.inbox('SW'), durable: wiring.outbox('WM', 1) }, data.wal.policy, counters));
   } else if (name === 'matching') {
