@@ -7,6 +7,7 @@
  *   npm run bench -- --json FILE       also write every figure as JSON
  *   npm run bench -- --only a,b        only these sections (engine, core, wal, ring, pipeline, http)
  *   npm run bench -- --readme          also put the table into README.md between the bench markers
+ *   npm run bench -- --from FILE       the table (and --readme) of an earlier run's JSON, nothing run
  *   npm run bench -- --profile         CPU profiles (node --cpu-prof) of the pipeline benchmark and
  *                                      of the server under HTTP load, from a compiled build with
  *                                      source maps, summarized per thread with file:line
@@ -26,13 +27,15 @@ import { formatProfileSummary, profileFiles, summarizeProfile } from './profile_
 interface RunOptions {
   quick: boolean;
   jsonFile: string | undefined;
+  /** Render the table (and --readme) from a JSON file of an earlier run instead of running. */
+  fromFile: string | undefined;
   sections: SectionName[];
   readme: boolean;
   profile: boolean;
 }
 
 function parseArgs(argv: readonly string[]): RunOptions {
-  const options: RunOptions = { quick: false, jsonFile: undefined, sections: [...SECTIONS], readme: false, profile: false };
+  const options: RunOptions = { quick: false, jsonFile: undefined, fromFile: undefined, sections: [...SECTIONS], readme: false, profile: false };
   let onlyGiven = false;
   for (let index = 0; index < argv.length; index += 1) {
     const arg = argv[index]!;
@@ -43,6 +46,10 @@ function parseArgs(argv: readonly string[]): RunOptions {
       const file = arg === '--json' ? argv[++index] : arg.slice('--json='.length);
       if (file === undefined || file === '') throw new Error('--json needs a file name');
       options.jsonFile = file;
+    } else if (arg === '--from' || arg.startsWith('--from=')) {
+      const file = arg === '--from' ? argv[++index] : arg.slice('--from='.length);
+      if (file === undefined || file === '') throw new Error('--from needs a file name');
+      options.fromFile = file;
     } else if (arg === '--only' || arg.startsWith('--only=')) {
       const list = arg === '--only' ? argv[++index] : arg.slice('--only='.length);
       const names = (list ?? '').split(',').filter((name) => name !== '');
@@ -52,7 +59,7 @@ function parseArgs(argv: readonly string[]): RunOptions {
       options.sections = SECTIONS.filter((name) => names.includes(name));
       onlyGiven = true;
     } else {
-      throw new Error(`unknown argument "${arg}" (--quick, --json FILE, --only a,b, --readme, --profile)`);
+      throw new Error(`unknown argument "${arg}" (--quick, --json FILE, --only a,b, --readme, --profile, --from FILE)`);
     }
   }
   if (options.profile && !onlyGiven) options.sections = ['pipeline', 'http'];
@@ -224,7 +231,9 @@ function segmentRows(report: Report, layoutKey: 'default' | 'alternative' | 'wit
     path: `pipeline.${layoutKey}.segments.${index}.commandsPerSec`,
     format: (value, full) => {
       const behind = segment.mode === 'rate' && value < 0.95 * segment.ratePerSec ? ' (could not keep up)' : '';
-      return `${integer('commands/s')(value)}${behind}; ${latencies(full, `pipeline.${layoutKey}.segments.${index}`)}`;
+      const at = `pipeline.${layoutKey}.segments.${index}`;
+      const cpu = `; process CPU ${getNumber(full, `${at}.cpuCores`).toFixed(2)} cores, main thread ${(getNumber(full, `${at}.mainThreadUtilization`) * 100).toFixed(0)}% busy`;
+      return `${integer('commands/s')(value)}${behind}; ${latencies(full, at)}${cpu}`;
     },
     source: 'pipeline',
   }));
@@ -462,17 +471,19 @@ function fillRequiredKeys(report: Report): void {
 }
 
 function readmeSection(report: Report, table: string, options: RunOptions): string {
-  const load = (report['loadAverageStart'] as number[]).map((value) => value.toFixed(2)).join(' ');
+  const loadText = (key: string): string => (report[key] as number[]).map((value) => value.toFixed(2)).join(' ');
   const command = `npm run bench${options.quick ? ' -- --quick' : ''}`;
   return [
     `Measured ${String(report['date']).slice(0, 10)} with \`${command}\` on ${String(report['cpuModel'])}, ${String(report['cpus'])} cores, ` +
-      `Node.js ${String(report['node'])}; load average at the start ${load}${options.quick ? ' (quick run: fewer iterations)' : ''}.`,
+      `Node.js ${String(report['node'])}; load average ${loadText('loadAverageStart')} at the start, ${loadText('loadAverageEnd')} at the end` +
+      `${options.quick ? ' (quick run: fewer iterations)' : ''}.`,
     '',
     table,
     '',
     'Reproduce: `npm run bench` (full run, under 15 minutes on 2 cores), `npm run bench -- --quick` (under 3 minutes),',
     '`npm run bench -- --json FILE` (also writes every figure as JSON), `--only pipeline,http` (some sections),',
-    '`--profile` (CPU profiles of the pipeline and of the server under load, summarized with file:line), `--readme` (updates this table).',
+    '`--profile` (CPU profiles of the pipeline and of the server under load, summarized with file:line), `--readme` (updates this table),',
+    '`--from FILE --readme` (this table from the JSON of an earlier run).',
     'Progress goes to stderr, the table to stdout. Each section runs in a process of its own:',
     '',
     '- **Engine**: the matching engine alone vs nodejs-order-book on the same seeded flow (`bench/engine_bench.ts`).',
@@ -488,7 +499,8 @@ function readmeSection(report: Report, table: string, options: RunOptions): stri
     '  (child process, fsync on) and against a no-op route with the same schema (`bench/noop_server.ts`), same run.',
     '- **Memory**: peak RSS of the pipeline benchmark process and of the HTTP server process under load.',
     '',
-    'On a shared 2-core machine every figure is noisy: compare runs made on a quiet machine.',
+    'On a shared 2-core machine every figure is noisy (the pipeline rows show how much CPU the process actually got):',
+    'compare runs made on a quiet machine.',
   ].join('\n');
 }
 
@@ -502,8 +514,25 @@ function updateReadme(section: string): void {
   fs.writeFileSync(file, updated);
 }
 
+/** --from: the table (and README section) of an earlier run's JSON, without running anything. */
+function renderFrom(options: RunOptions, file: string): void {
+  const report = JSON.parse(fs.readFileSync(file, 'utf8')) as Report;
+  report.errors ??= {};
+  const sections = (report['sections'] as SectionName[] | undefined) ?? [...SECTIONS];
+  const table = renderTable(report, sections);
+  process.stdout.write(`${table}\n`);
+  if (options.readme) {
+    updateReadme(readmeSection(report, table, { ...options, quick: report['quick'] === true }));
+    progress('bench: README.md benchmark section updated');
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.fromFile !== undefined) {
+    renderFrom(options, options.fromFile);
+    return;
+  }
   const facts = machineFacts();
   const report: Report = {
     node: facts.node,

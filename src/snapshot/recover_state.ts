@@ -166,7 +166,7 @@ function trySnapshot(
   }
   const { meta } = loaded.body;
   const used: UsedSnapshot = { file, seq: meta.seq, digest: meta.digest.digest, bytes: loaded.bytes, loadMs: performance.now() - loadStarted };
-  const point: SnapshotChainPoint = { seq: meta.seq, chainCrc: meta.walChainCrc, lastTimestampMs: meta.lastTimestampMs };
+  const point: SnapshotChainPoint = { seq: meta.seq, chainCrc: meta.walChainCrc, lastTimestampMs: meta.lastTimestampMs, position: meta.walPosition };
   try {
     const tail = replayTail(dataDir, core, options, layer, point);
     log.info(

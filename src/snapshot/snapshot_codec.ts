@@ -23,6 +23,7 @@ import type { Fill, OrderState, OrderStatus, ReadModelsState } from '../gateway/
 import type { OrderType, Side, TimeInForce } from '../domain/commands.ts';
 import type { TradeRecord } from '../gateway/trade_history.ts';
 import type { LedgerOrderState } from '../settlement/ledger.ts';
+import type { WalRecordPosition } from '../wal/wal_reader.ts';
 import type { EncodedTable } from './columns.ts';
 import {
   SnapshotFormatError,
@@ -48,6 +49,8 @@ export interface SnapshotMeta {
   walChainCrc: number;
   /** The timestamp of the record `seq`. */
   lastTimestampMs: number;
+  /** Where the record `seq` is in the WAL (a hint: recovery starts reading right after it), or null. */
+  walPosition: WalRecordPosition | null;
   /** The market set the state was built with (marketsFingerprint). */
   markets: string;
   /** The state digest of `core` (state_digest.ts). */
@@ -94,6 +97,7 @@ export function encodeSnapshotBody(content: Readonly<SnapshotContent>): Uint8Arr
     seq: content.seq,
     walChainCrc: content.walChainCrc,
     lastTimestampMs: content.lastTimestampMs,
+    walPosition: content.walPosition === null ? null : { ...content.walPosition },
     markets: content.markets,
     digest: { ...content.digest },
     core: encoder.encode(encodeCore(content.core, content.core.sequencer.supplyUnits.length)),
@@ -109,6 +113,7 @@ export function decodeSnapshotBody(bytes: Uint8Array): SnapshotBody {
     seq: expectNumber(body['seq'], 'seq'),
     walChainCrc: expectNumber(body['walChainCrc'], 'walChainCrc'),
     lastTimestampMs: expectNumber(body['lastTimestampMs'], 'lastTimestampMs'),
+    walPosition: decodeWalPosition(body['walPosition']),
     markets: expectString(body['markets'], 'markets'),
     digest: {
       digest: expectString(digest['digest'], 'digest.digest'),
@@ -126,6 +131,16 @@ export function decodeSnapshotBody(bytes: Uint8Array): SnapshotBody {
     meta,
     core: () => decodeCore(newDecoder().decode(core)),
     readModels: () => (readModels === null ? null : decodeReadModels(newDecoder().decode(readModels))),
+  };
+}
+
+function decodeWalPosition(encoded: unknown): WalRecordPosition | null {
+  if (encoded === null) return null;
+  const position = expectObject(encoded, 'walPosition');
+  return {
+    segment: expectString(position['segment'], 'walPosition.segment'),
+    recordOffset: expectNumber(position['recordOffset'], 'walPosition.recordOffset'),
+    nextOffset: expectNumber(position['nextOffset'], 'walPosition.nextOffset'),
   };
 }
 

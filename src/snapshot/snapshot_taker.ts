@@ -82,8 +82,8 @@ export class SnapshotTaker {
       this.core = ExchangeCore.fromState(options.marketSet, options.limits, loaded.body.core(), this.readModels);
       assert(stateDigest(this.core).digest === loaded.header.stateDigest, `snapshot ${file}: the state rebuilt does not match its digest`);
       this.readModels.restoreState(readModelsState);
-      const { seq, walChainCrc } = loaded.body.meta;
-      this.follower = WalFollower.open(options.dataDir, { seq, chainCrc: walChainCrc, lastTimestampMs: loaded.body.meta.lastTimestampMs }, this.layer);
+      const { seq, walChainCrc, lastTimestampMs, walPosition } = loaded.body.meta;
+      this.follower = WalFollower.open(options.dataDir, { seq, chainCrc: walChainCrc, lastTimestampMs, position: walPosition }, this.layer);
     }
     this.lastSnapshotSeq = options.startSeq;
     this.lastSnapshotAtMs = this.clock();
@@ -135,6 +135,7 @@ export class SnapshotTaker {
       seq: core.lastSeq,
       walChainCrc: follower.chainCrc,
       lastTimestampMs: follower.lastTimestampMs,
+      walPosition: follower.lastRecordPosition,
       markets: this.markets,
       digest,
       core: exportCoreState(core),

@@ -20,7 +20,7 @@ import type { FileLayer } from '../wal/file_layer.ts';
 import { nodeFileLayer, readFully } from '../wal/file_layer.ts';
 import { RECORD_BYTES_MAX, RecordDecoder, RecordFault, recordFaultName } from '../wal/record_codec.ts';
 import { SEGMENT_HEADER_BYTES, parseSegmentHeader, segmentFileName, walDirectory } from '../wal/segment_file.ts';
-import type { SnapshotChainPoint } from '../wal/wal_reader.ts';
+import type { SnapshotChainPoint, WalRecordPosition } from '../wal/wal_reader.ts';
 import { scanWal } from '../wal/wal_reader.ts';
 
 const FOLLOW_CHUNK_BYTES = 4 * 1024 * 1024;
@@ -42,6 +42,10 @@ export class WalFollower {
   private chainSeqValue: number;
   private chainCrcValue: number;
   private lastTimestampValue: number;
+  /** Where the record `chainSeq` was written ('' when unknown): what a snapshot records. */
+  private lastRecordSegment = '';
+  private lastRecordOffset = 0;
+  private lastRecordEnd = 0;
 
   private constructor(dataDir: string, layer: FileLayer, chainSeq: number, chainCrc: number, lastTimestampMs: number) {
     this.layer = layer;
@@ -70,6 +74,12 @@ export class WalFollower {
     }
     if (last.validBytes < SEGMENT_HEADER_BYTES) throw new WalFollowError(`segment ${last.name} has a bad header`);
     const follower = new WalFollower(dataDir, layer, startSeq === 0 ? last.firstSeq - 1 : startSeq, scan.lastCrc, scan.lastTimestampMs);
+    const position = start?.position;
+    if (position !== undefined && position !== null) {
+      follower.lastRecordSegment = position.segment;
+      follower.lastRecordOffset = position.recordOffset;
+      follower.lastRecordEnd = position.nextOffset;
+    }
     follower.openSegment(last.name, last.validBytes);
     return follower;
   }
@@ -86,6 +96,12 @@ export class WalFollower {
 
   get lastTimestampMs(): number {
     return this.lastTimestampValue;
+  }
+
+  /** Where the record `chainSeq` is in the log, or null when unknown (nothing read yet). */
+  get lastRecordPosition(): WalRecordPosition | null {
+    if (this.lastRecordSegment === '') return null;
+    return { segment: this.lastRecordSegment, recordOffset: this.lastRecordOffset, nextOffset: this.lastRecordEnd };
   }
 
   /**
@@ -147,6 +163,9 @@ export class WalFollower {
       this.chainSeqValue = command.seq;
       this.chainCrcValue = decoder.crc;
       this.lastTimestampValue = command.timestampMs;
+      this.lastRecordSegment = this.segmentName;
+      this.lastRecordOffset = this.offset + at;
+      this.lastRecordEnd = this.offset + at + size;
       at += size;
       records += 1;
       onRecord(command);

@@ -40,6 +40,7 @@ import {
   RECORD_PADDING_BYTES,
   RECORD_PADDING_OFFSET,
   RECORD_SEQ_OFFSET,
+  RECORD_TIMESTAMP_OFFSET,
   RECORD_TYPE_OFFSET,
   RecordDecoder,
   RecordFault,
@@ -134,6 +135,15 @@ export interface SnapshotChainPoint {
   chainCrc: number;
   /** The timestamp of the record with that seq (the writer's floor when the tail is empty). */
   lastTimestampMs: number;
+  /** Where that record was written, when known: the scan starts right after it (see seekToSnapshot). */
+  position?: WalRecordPosition | null;
+}
+
+/** A record's place in the log: its segment, its offset and the offset right after it. */
+export interface WalRecordPosition {
+  segment: string;
+  recordOffset: number;
+  nextOffset: number;
 }
 
 /** The log does not continue a snapshot: the snapshot cannot be used with this log. */
@@ -303,8 +313,9 @@ class WalScanner {
     const fd = this.layer.open(file, 'r');
     try {
       if (this.checkHeader(fd, segment, index, file)) {
-        segment.validBytes = SEGMENT_HEADER_BYTES;
-        this.scanRecords(fd, segment, index, file, isLast);
+        const start = index === 0 ? this.seekToSnapshot(fd, segment) : SEGMENT_HEADER_BYTES;
+        segment.validBytes = start;
+        this.scanRecords(fd, segment, index, file, isLast, start);
       }
     } finally {
       this.layer.close(fd);
@@ -347,13 +358,43 @@ class WalScanner {
     return true;
   }
 
+  /**
+   * With the snapshot's record position: the first segment is read from right after the snapshot's
+   * record instead of from its start (a 64 MiB segment is a million records to walk). The record
+   * there must be exactly the snapshot's: its seq, its stored crc (the snapshot's chain crc), its
+   * timestamp and its length all agree; the records after it then verify chained from that crc.
+   * Anything else (a segment cut shorter, another log) falls back to walking the whole segment.
+   */
+  private seekToSnapshot(fd: number, segment: ScannedSegment): number {
+    const snapshot = this.snapshot;
+    const position = snapshot?.position;
+    if (snapshot === null || position === undefined || position === null || position.segment !== segment.name) return SEGMENT_HEADER_BYTES;
+    const { recordOffset, nextOffset } = position;
+    const header = this.chunk.subarray(0, RECORD_HEADER_BYTES);
+    const plausible =
+      Number.isSafeInteger(recordOffset) && recordOffset >= SEGMENT_HEADER_BYTES && nextOffset > recordOffset && nextOffset <= segment.fileBytes;
+    if (!plausible) return SEGMENT_HEADER_BYTES;
+    readFully(this.layer, fd, header, 0, RECORD_HEADER_BYTES, recordOffset);
+    const matches =
+      recordOffset + RECORD_HEADER_BYTES + readU32(header, 0) === nextOffset &&
+      readSafeU64(header, RECORD_SEQ_OFFSET) === snapshot.seq &&
+      readU32(header, RECORD_CRC_OFFSET) === snapshot.chainCrc &&
+      readSafeU64(header, RECORD_TIMESTAMP_OFFSET) === snapshot.lastTimestampMs;
+    if (!matches) return SEGMENT_HEADER_BYTES;
+    this.chainSeq = snapshot.seq;
+    this.chainCrc = snapshot.chainCrc;
+    this.lastTimestampMs = snapshot.lastTimestampMs;
+    this.timestampKnown = true;
+    return nextOffset;
+  }
+
   /** Walks the records of one segment through the chunk buffer, refilling it as records run out. */
-  private scanRecords(fd: number, segment: ScannedSegment, index: number, file: string, isLast: boolean): void {
+  private scanRecords(fd: number, segment: ScannedSegment, index: number, file: string, isLast: boolean, start: number): void {
     const chunk = this.chunk;
     const decoder = this.decoder;
     const command = this.command;
     const fileBytes = segment.fileBytes;
-    let filePos = SEGMENT_HEADER_BYTES;
+    let filePos = start;
     let chunkStart = filePos;
     let chunkEnd = 0;
     let at = 0;

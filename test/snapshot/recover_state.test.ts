@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recoverWal } from '../../src/wal/recovery.ts';
 import { scanWal } from '../../src/wal/wal_reader.ts';
+import { readSnapshotFile } from '../../src/snapshot/snapshot_file.ts';
 import { READ_MODELS, recover, recordingLog, removeDir, snapshotFiles, takeSnapshotsAt, tempDir, writeLog } from './support.ts';
 import { ReadModels } from '../../src/gateway/read_models.ts';
 import { marketSet } from './support.ts';
@@ -68,9 +69,11 @@ describe('recovery from a snapshot and the WAL after it', () => {
       expect(wal.lastCrc).toBe(plain.lastCrc);
       expect(wal.lastTimestampMs).toBe(plain.lastTimestampMs);
       expect(wal.appendSegment).toEqual(plain.appendSegment);
-      // Only the segment holding the snapshot's seq + 1 and the later ones were read.
+      // Only the segment holding the snapshot's seq + 1 and the later ones were read, and that one
+      // from right after the snapshot's record (its position is in the snapshot).
       expect(wal.skippedSegments.length + wal.segments.length).toBe(plain.segments.length);
       expect(wal.skippedSegments.length).toBeGreaterThan(0);
+      expect(wal.skippedRecords).toBe(0);
     } finally {
       removeDir(copy);
     }
@@ -93,6 +96,33 @@ describe('recovery from a snapshot and the WAL after it', () => {
     recover(dataDir, { log });
     const used = log.lines.find((line) => line.level === 'info' && line.message.includes('recovered from'));
     expect(used?.message).toContain('00000000000000012345.snap');
+  });
+
+  it("starts right after the snapshot's record, and walks its segment when that position is wrong", () => {
+    const snapshot = readSnapshotFile(path.join(dataDir, 'snapshots', '00000000000000012345.snap')).body.meta;
+    const position = snapshot.walPosition!;
+    const point = { seq: snapshot.seq, chainCrc: snapshot.walChainCrc, lastTimestampMs: snapshot.lastTimestampMs };
+    const seeked = scanWal(dataDir, { afterSnapshot: { ...point, position } });
+    const walked = scanWal(dataDir, { afterSnapshot: point });
+    expect(seeked.skippedRecords).toBe(0);
+    expect(walked.skippedRecords).toBeGreaterThan(0);
+    for (const wrong of [
+      { ...position, recordOffset: position.recordOffset + 1 },
+      { ...position, nextOffset: position.nextOffset + 50 },
+      { ...position, segment: seeked.skippedSegments[0]!.name },
+    ]) {
+      const fallback = scanWal(dataDir, { afterSnapshot: { ...point, position: wrong } });
+      expect(fallback.skippedRecords).toBe(walked.skippedRecords);
+      expect(fallback.snapshotMismatch).toBeNull();
+    }
+    for (const scan of [seeked, walked]) {
+      expect(scan.snapshotMismatch).toBeNull();
+      expect(scan.records).toBe(lastSeq - 12_345);
+      expect(scan.lastCrc).toBe(recoverWal(dataDir).lastCrc);
+    }
+    // A position that points at the right place but a chain crc that is not the log's: a mismatch.
+    const forged = scanWal(dataDir, { afterSnapshot: { ...point, chainCrc: (point.chainCrc + 1) >>> 0, position } });
+    expect(forged.snapshotMismatch).not.toBeNull();
   });
 
   it('the scan after a snapshot verifies the chain right up to it', () => {

@@ -78,7 +78,8 @@ function readModels(): ReadModelsState {
 
 function content(state: CoreState, models: ReadModelsState | null): SnapshotContent {
   const digest = { digest: 'ab'.repeat(32), lastSeq: state.lastSeq, tradeIdLast: state.engine.tradeIdLast, accounts: 1, openOrders: 1 };
-  return { seq: state.lastSeq, walChainCrc: 0xffffffff, lastTimestampMs: 17, markets: 'm', digest, core: state, readModels: models };
+  const walPosition = models === null ? null : { segment: '00000000000000000001.wal', recordOffset: 32, nextOffset: 99 };
+  return { seq: state.lastSeq, walChainCrc: 0xffffffff, lastTimestampMs: 17, walPosition, markets: 'm', digest, core: state, readModels: models };
 }
 
 describe('the snapshot body codec', () => {
