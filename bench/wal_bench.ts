@@ -19,6 +19,7 @@ import type { WalDurability } from '../src/wal/wal_config.ts';
 import { WAL_BATCH_BYTES_MAX, walConfig } from '../src/wal/wal_config.ts';
 import { readRecords } from '../src/wal/wal_reader.ts';
 import { WalWriter } from '../src/wal/wal_writer.ts';
+import { isTmpfs } from './bench_support.ts';
 import { FlowGenerator, MIXED_FLOW } from './flows.ts';
 
 export interface WalBenchResult {
@@ -233,28 +234,6 @@ function freshDir(root: string): string {
   return fs.mkdtempSync(path.join(root, 'run-'));
 }
 
-/** True when `dir` is on tmpfs/ramfs (the longest matching mount point in /proc/mounts). */
-function isTmpfs(dir: string): boolean {
-  let mounts: string;
-  try {
-    mounts = fs.readFileSync('/proc/mounts', 'utf8');
-  } catch {
-    return false; // not Linux: assume a real disk
-  }
-  const real = fs.realpathSync(dir);
-  let best = '';
-  let bestType = '';
-  for (const line of mounts.split('\n')) {
-    const [, mountPoint, type] = line.split(' ');
-    if (mountPoint === undefined || type === undefined) continue;
-    const prefix = mountPoint.endsWith('/') ? mountPoint : `${mountPoint}/`;
-    if ((real === mountPoint || real.startsWith(prefix)) && mountPoint.length >= best.length) {
-      best = mountPoint;
-      bestType = type;
-    }
-  }
-  return bestType === 'tmpfs' || bestType === 'ramfs';
-}
 
 function format(value: number): string {
   return Math.round(value).toLocaleString('en-US');
