@@ -31,7 +31,7 @@ export interface FlowOptions {
   bookTarget: number;
   /** Only the markets with these ids (default: all). */
   marketIds?: number[];
-  /** Scales the opening deposits (10,000,000 USDT and 1,000 of every other asset per account). */
+  /** Scales the opening deposits (1,000,000 USDT and 1,000 of every other asset per account: 1,000 accounts stay below 2^53 units of USDT supply). */
   fundingScale?: number;
 }
 
@@ -81,7 +81,7 @@ export class FlowGenerator {
       const accountIndex = Math.floor(this.funded / this.marketSet.assets.length);
       const asset = this.marketSet.assets[this.funded % this.marketSet.assets.length]!;
       this.funded += 1;
-      const wholeUnits = (asset.symbol === 'USDT' ? 10_000_000 : 1_000) * (this.options.fundingScale ?? 1);
+      const wholeUnits = (asset.symbol === 'USDT' ? 1_000_000 : 1_000) * (this.options.fundingScale ?? 1);
       return this.deposit(fresh, 1 + accountIndex, asset.id, Math.round(10 ** asset.decimals * wholeUnits));
     }
     const roll = this.random();
