@@ -129,10 +129,18 @@ export class FlowGenerator {
     this.openIds.pop();
     command.type = CommandType.Cancel;
     command.orderId = orderId;
-    command.accountId = this.ownerBySeq.get(orderId) ?? 1;
+    const owner = this.ownerBySeq.get(orderId) ?? 1;
+    command.accountId = owner;
     this.ownerBySeq.delete(orderId);
-    // Now and then name an order of someone else: the sequencer must refuse it.
-    if (this.random() < 0.02) command.accountId = this.account();
+    // Now and then name an order of someone else: the sequencer must refuse it, and the order stays
+    // open, so the flow keeps it as a later cancel target (otherwise the book grows without bound).
+    if (this.random() < 0.02) {
+      command.accountId = this.account();
+      if (command.accountId !== owner) {
+        this.openIds.push(orderId);
+        this.ownerBySeq.set(orderId, owner);
+      }
+    }
     return command;
   }
 
