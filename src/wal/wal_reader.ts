@@ -13,8 +13,8 @@
  * length) where no later record verifies. That is a write that was never acknowledged. Every other
  * fault is corruption: readRecords throws a WalCorruptionError naming file, offset and seq.
  *
- * Segments are read in large chunks into one preallocated buffer; decoding allocates nothing
- * beyond msgpack's own result and one subarray per record.
+ * Segments are read in large chunks into one preallocated buffer; records are verified and decoded
+ * where they lie in it, and decoding allocates nothing but a clientOrderId's string.
  *
  * After a snapshot (`afterSnapshot`): the scan starts at the segment that holds the snapshot's
  * seq + 1 (the last one whose firstSeq <= seq + 1; earlier ones are `skippedSegments`, neither read

@@ -2,7 +2,8 @@ import { decode as msgpackDecode, encode as msgpackEncode } from '@msgpack/msgpa
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/domain/assert.ts';
 import type { Command } from '../../src/domain/commands.ts';
-import { ACCOUNT_ID_MAX, CommandType, OrderType, Side, TimeInForce, createCommand } from '../../src/domain/commands.ts';
+import { ACCOUNT_ID_MAX, CLIENT_ORDER_ID_PATTERN, CommandType, OrderType, Side, TimeInForce, createCommand } from '../../src/domain/commands.ts';
+import { bodyFields } from '../../src/wal/record_body.ts';
 import {
   RECORD_BODY_BYTES_MAX,
   RECORD_BYTES_MAX,
@@ -11,6 +12,7 @@ import {
   RecordDecoder,
   RecordEncoder,
   RecordFault,
+  commandFault,
   crc32,
   readSafeU64,
   readU32,
@@ -237,5 +239,50 @@ describe('record codec', () => {
       crc = decoder.crc;
     }
     expect(at).toBe(offset);
+  });
+
+  it('writes bodies that @msgpack/msgpack decodes to the documented fields, for every type and the extremes', () => {
+    const commands = [...Array.from({ length: 24 }, (_, index) => sampleCommand(index + 1)), extremePlace()];
+    for (const original of commands) {
+      const { bytes } = encodeOne(original);
+      const body = bytes.subarray(RECORD_HEADER_BYTES);
+      expect(body).toEqual(msgpackEncode(bodyFields(original)));
+      expect(msgpackDecode(body)).toEqual(bodyFields(original));
+    }
+  });
+
+  it('writes the whole header into a reused buffer: stale bytes under the padding never leak into a record', () => {
+    const target = new Uint8Array(RECORD_BYTES_MAX * 4).fill(0xff);
+    const encoder = new RecordEncoder();
+    const size = encoder.encode(sampleCommand(3), 0, target, RECORD_BYTES_MAX);
+    expect([...target.subarray(RECORD_BYTES_MAX + 25, RECORD_BYTES_MAX + 32)]).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    const { result, command } = decodeOne(target.slice(RECORD_BYTES_MAX, RECORD_BYTES_MAX + size));
+    expect(result).toBe(size);
+    expect(recordFields(command)).toEqual(recordFields(sampleCommand(3)));
+    expect(target.subarray(0, RECORD_BYTES_MAX).every((byte) => byte === 0xff)).toBe(true);
+  });
+
+  it('refuses a record that does not fit the target, touching nothing before its offset', () => {
+    const place = extremePlace();
+    const fits = encodeOne(place).bytes.length;
+    const target = new Uint8Array(10 + fits - 1).fill(0xee);
+    expect(() => new RecordEncoder().encode(place, 0, target, 10)).toThrow(/does not fit/);
+    expect(target.subarray(0, 10).every((byte) => byte === 0xee)).toBe(true);
+    expect(new RecordEncoder().encode(place, 0, new Uint8Array(10 + fits), 10)).toBe(fits);
+  });
+
+  it('checks clientOrderId characters exactly as CLIENT_ORDER_ID_PATTERN does', () => {
+    const command = sampleCommand(3);
+    for (let code = 0; code < 0x3000; code++) {
+      const char = String.fromCharCode(code);
+      for (const id of [char, `ab${char}`, `${char}`.repeat(36)]) {
+        command.clientOrderId = id;
+        expect(commandFault(command) === null).toBe(CLIENT_ORDER_ID_PATTERN.test(id));
+      }
+    }
+    command.clientOrderId = 'x'.repeat(37);
+    expect(commandFault(command)).toMatch(/too long/);
+    command.clientOrderId = '\u{1F600}';
+    expect(commandFault(command)).toMatch(/bad characters/);
   });
 });
