@@ -13,7 +13,7 @@
  */
 import { assert, invariantBroken, InvariantError } from '../domain/assert.ts';
 import { Side } from '../domain/commands.ts';
-import { OrderIndex } from './order_index.ts';
+import { IdTable } from '../domain/id_table.ts';
 import { OrderPool } from './order_pool.ts';
 import { NIL, PriceTree, PriceTreeNodes } from './price_tree.ts';
 
@@ -29,7 +29,7 @@ export function priorityKey(side: Side, priceTicks: number): number {
 export class OrderBooks {
   readonly marketCount: number;
   readonly pool: OrderPool;
-  readonly index: OrderIndex;
+  readonly index: IdTable;
   readonly nodes: PriceTreeNodes;
   readonly trees: readonly PriceTree[];
   /** Per level, indexed by price-tree node. */
@@ -44,7 +44,7 @@ export class OrderBooks {
     assert(Number.isInteger(marketCount) && marketCount >= 1, 'OrderBooks: at least one market');
     this.marketCount = marketCount;
     this.pool = new OrderPool(ordersOpenMax);
-    this.index = new OrderIndex(ordersOpenMax);
+    this.index = new IdTable(ordersOpenMax, 'ordersOpenMax');
     this.nodes = new PriceTreeNodes(ordersOpenMax);
     const trees: PriceTree[] = [];
     for (let book = 0; book < marketCount * 2; book += 1) trees.push(new PriceTree(this.nodes));
@@ -136,7 +136,7 @@ export class OrderBooks {
     const total = this.levelTotal[level]! - pool.remainingSteps(slot);
     this.levelCount[level] = count;
     this.levelTotal[level] = total;
-    this.index.delete(orderId);
+    if (!this.index.delete(orderId)) throw new InvariantError('OrderBooks.remove: the order is not in the index');
     pool.release(slot);
     if (count === 0) {
       if (total !== 0) throw new InvariantError('OrderBooks.remove: an emptied level kept a non-zero total');

@@ -24,6 +24,7 @@ import {
   reservedAssetId,
 } from '../domain/commands.ts';
 import { UNITS_MAX } from '../domain/fixed_point.ts';
+import { ABSENT, IdTable } from '../domain/id_table.ts';
 import type { CoreLimits } from '../domain/limits.ts';
 import { validateCoreLimits } from '../domain/limits.ts';
 import type { Market, MarketSet } from '../domain/markets.ts';
@@ -56,7 +57,7 @@ export class Sequencer {
   private lastTimestampValue = 0;
   private readonly supplyUnits: Float64Array;
 
-  private readonly accountIndexById = new Map<number, number>();
+  private readonly accountIndexById: IdTable;
   /** accountIds[index]: the id of the account at `index`, indexes given in creation order. */
   private readonly accountIds: Uint32Array;
   private accountCountValue = 0;
@@ -64,7 +65,7 @@ export class Sequencer {
   private readonly spendable: Float64Array;
 
   /** orderId → accountId for every order accepted and not yet reported closed by settlement. */
-  private readonly openOrders = new Map<number, number>();
+  private readonly openOrders: IdTable;
   /** `${accountId}:${clientOrderId}` → orderId, in insertion order so that eviction is deterministic. */
   private readonly clientOrderIds = new Map<string, number>();
 
@@ -82,6 +83,8 @@ export class Sequencer {
     this.supplyUnits = new Float64Array(this.assetCount);
     this.accountIds = new Uint32Array(limits.accountsMax);
     this.spendable = new Float64Array(limits.accountsMax * this.assetCount);
+    this.accountIndexById = new IdTable(limits.accountsMax, 'accountsMax');
+    this.openOrders = new IdTable(limits.ordersOpenMax, 'ordersOpenMax');
   }
 
   get nextSeq(): number {
@@ -137,7 +140,7 @@ export class Sequencer {
   /** Settlement made `amountUnits` available to the account (deposit, proceeds, release). */
   credit(accountId: number, assetId: number, amountUnits: number): void {
     const index = this.accountIndexById.get(accountId);
-    if (!(index !== undefined)) invariantBroken(`Sequencer.credit: unknown account ${accountId}`);
+    if (index === ABSENT) invariantBroken(`Sequencer.credit: unknown account ${accountId}`);
     if (!(this.isAssetId(assetId))) invariantBroken(`Sequencer.credit: unknown asset ${assetId}`);
     if (!Number.isSafeInteger(amountUnits)) invariantBroken(`Sequencer.credit: amount ${amountUnits} is not an integer`);
     if (!(amountUnits > 0)) invariantBroken(`Sequencer.credit: amount ${amountUnits} must be positive`);
@@ -155,7 +158,7 @@ export class Sequencer {
 
   spendableUnits(accountId: number, assetId: number): number {
     const index = this.accountIndexById.get(accountId);
-    if (index === undefined || !this.isAssetId(assetId)) return 0;
+    if (index === ABSENT || !this.isAssetId(assetId)) return 0;
     return this.spendable[index * this.assetCount + assetId] as number;
   }
 
@@ -175,9 +178,8 @@ export class Sequencer {
 
   /** Visits every (account, asset) spendable amount, accounts in ascending id order, assets in id order. */
   forEachSpendable(fn: (accountId: number, assetId: number, spendableUnits: number) => void): void {
-    const ids = [...this.accountIndexById.keys()].sort((a, b) => a - b);
-    for (const accountId of ids) {
-      const base = this.accountIndexById.get(accountId)! * this.assetCount;
+    for (const [accountId, index] of this.accountIndexById.sortedEntries()) {
+      const base = index * this.assetCount;
       for (let assetId = 0; assetId < this.assetCount; assetId += 1) fn(accountId, assetId, this.spendable[base + assetId]!);
     }
   }
@@ -201,7 +203,7 @@ export class Sequencer {
       lastTimestampMs: this.lastTimestampValue,
       supplyUnits: Array.from(this.supplyUnits),
       accounts,
-      openOrders: [...this.openOrders],
+      openOrders: this.openOrders.sortedEntries(),
       clientOrderIds,
     };
   }
@@ -247,7 +249,7 @@ export class Sequencer {
     const amountCode = checkAmountUnits(command.amountUnits);
     if (amountCode !== RejectCode.None) return amountCode;
     const index = this.accountIndexById.get(command.accountId);
-    if (index === undefined) return RejectCode.AccountNotFound;
+    if (index === ABSENT) return RejectCode.AccountNotFound;
     if (this.spendable[index * this.assetCount + command.assetId]! < command.amountUnits) {
       return RejectCode.InsufficientBalance;
     }
@@ -258,7 +260,7 @@ export class Sequencer {
     const market = this.marketOf(command.marketId);
     if (market === undefined) return RejectCode.UnknownMarket;
     const index = this.accountIndexById.get(command.accountId);
-    if (index === undefined) return RejectCode.AccountNotFound;
+    if (index === ABSENT) return RejectCode.AccountNotFound;
     const shapeCode = checkPlaceShape(market, command);
     if (shapeCode !== RejectCode.None) return shapeCode;
     if (command.clientOrderId !== '') {
@@ -276,7 +278,7 @@ export class Sequencer {
 
   private checkCancel(command: Readonly<Command>, replaying: boolean): RejectCode {
     const ownerAccountId = this.openOrders.get(command.orderId);
-    if (ownerAccountId !== undefined) {
+    if (ownerAccountId !== ABSENT) {
       return ownerAccountId === command.accountId ? RejectCode.None : RejectCode.OrderNotFound;
     }
     // Live, a cancel can be accepted while the order's close is still on its way back from
@@ -318,7 +320,7 @@ export class Sequencer {
   }
 
   private applyWithdraw(command: Readonly<Command>): void {
-    const slot = this.accountIndexById.get(command.accountId)! * this.assetCount + command.assetId;
+    const slot = this.accountIndexById.get(command.accountId) * this.assetCount + command.assetId;
     this.spendable[slot] = this.spendable[slot]! - command.amountUnits;
     this.supplyUnits[command.assetId] = this.supplyUnits[command.assetId]! - command.amountUnits;
     assert(this.spendable[slot]! >= 0, 'Sequencer.applyWithdraw: negative spendable');
@@ -326,12 +328,12 @@ export class Sequencer {
 
   private applyPlace(command: Readonly<Command>): void {
     const market = this.markets[command.marketId]!;
-    const index = this.accountIndexById.get(command.accountId)!;
+    const index = this.accountIndexById.get(command.accountId);
     const slot = index * this.assetCount + reservedAssetId(market, command.side);
     this.spendable[slot] = this.spendable[slot]! - reservationUnits(market, command);
     assert(this.spendable[slot]! >= 0, 'Sequencer.applyPlace: negative spendable');
     assert(this.openOrders.size < this.limits.ordersOpenMax, 'Sequencer.applyPlace: too many open orders');
-    this.openOrders.set(command.seq, command.accountId);
+    this.openOrders.insert(command.seq, command.accountId);
     if (command.clientOrderId !== '') this.rememberClientOrderId(command.accountId, command.clientOrderId, command.seq);
   }
 
@@ -351,7 +353,7 @@ export class Sequencer {
     const index = this.accountCountValue;
     this.accountCountValue += 1;
     this.accountIds[index] = accountId;
-    this.accountIndexById.set(accountId, index);
+    this.accountIndexById.insert(accountId, index);
     return index;
   }
 
@@ -389,7 +391,7 @@ export class Sequencer {
       if (!(this.isPastSeq(orderId))) invariantBroken(`Sequencer.fromState: open order ${orderId} out of range`);
       if (!(this.accountIndexById.has(accountId))) invariantBroken(`Sequencer.fromState: open order ${orderId} of unknown account`);
       if (!(!this.openOrders.has(orderId))) invariantBroken(`Sequencer.fromState: open order ${orderId} twice`);
-      this.openOrders.set(orderId, accountId);
+      this.openOrders.insert(orderId, accountId);
     }
     assert(state.clientOrderIds.length <= this.limits.clientOrderIdsMax, 'Sequencer.fromState: too many clientOrderIds');
     for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {

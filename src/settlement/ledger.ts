@@ -18,6 +18,7 @@ import { ACCOUNT_ID_MAX, CommandType, OrderType, Side, reservationUnits, reserve
 import type { CancelRejectEvent, LedgerSink, LevelEvent, MatchSink, OrderDoneEvent, TradeEvent } from '../domain/events.ts';
 import { DoneReason } from '../domain/events.ts';
 import { UNITS_MAX } from '../domain/fixed_point.ts';
+import { ABSENT, IdTable } from '../domain/id_table.ts';
 import type { CoreLimits } from '../domain/limits.ts';
 import { validateCoreLimits } from '../domain/limits.ts';
 import type { Market, MarketSet } from '../domain/markets.ts';
@@ -58,7 +59,7 @@ export class Ledger implements MatchSink {
   private lastSeqValue = 0;
   private readonly supplyUnits: Float64Array;
 
-  private readonly accountIndexById = new Map<number, number>();
+  private readonly accountIndexById: IdTable;
   private readonly accountIds: Uint32Array;
   private accountCountValue = 0;
   /** available[index × assetCount + assetId], locked likewise. */
@@ -66,7 +67,7 @@ export class Ledger implements MatchSink {
   private readonly locked: Float64Array;
 
   // The order reservation table: struct of arrays, one slot per open order, a stack of free slots.
-  private readonly slotByOrderId = new Map<number, number>();
+  private readonly slotByOrderId: IdTable;
   private readonly orderIds: Float64Array;
   private readonly orderAccountIndexes: Uint32Array;
   private readonly orderMarketIds: Uint16Array;
@@ -105,6 +106,8 @@ export class Ledger implements MatchSink {
     // Slot 0 is handed out first: pops take from the top of the stack.
     for (let slot = 0; slot < ordersMax; slot += 1) this.freeSlots[slot] = ordersMax - 1 - slot;
     this.freeSlotCount = ordersMax;
+    this.accountIndexById = new IdTable(limits.accountsMax, 'accountsMax');
+    this.slotByOrderId = new IdTable(ordersMax, 'ordersOpenMax');
   }
 
   get lastSeq(): number {
@@ -129,13 +132,13 @@ export class Ledger implements MatchSink {
 
   availableUnits(accountId: number, assetId: number): number {
     const index = this.accountIndexById.get(accountId);
-    if (index === undefined || !this.isAssetId(assetId)) return 0;
+    if (index === ABSENT || !this.isAssetId(assetId)) return 0;
     return this.available[index * this.assetCount + assetId]!;
   }
 
   lockedUnits(accountId: number, assetId: number): number {
     const index = this.accountIndexById.get(accountId);
-    if (index === undefined || !this.isAssetId(assetId)) return 0;
+    if (index === ABSENT || !this.isAssetId(assetId)) return 0;
     return this.locked[index * this.assetCount + assetId]!;
   }
 
@@ -147,9 +150,8 @@ export class Ledger implements MatchSink {
 
   /** Visits every balance: accounts in ascending id order, assets in id order. */
   forEachBalance(fn: (accountId: number, assetId: number, availableUnits: number, lockedUnits: number) => void): void {
-    const ids = [...this.accountIndexById.keys()].sort((a, b) => a - b);
-    for (const accountId of ids) {
-      const base = this.accountIndexById.get(accountId)! * this.assetCount;
+    for (const [accountId, index] of this.accountIndexById.sortedEntries()) {
+      const base = index * this.assetCount;
       for (let assetId = 0; assetId < this.assetCount; assetId += 1) {
         fn(accountId, assetId, this.available[base + assetId]!, this.locked[base + assetId]!);
       }
@@ -185,7 +187,8 @@ export class Ledger implements MatchSink {
     if (!(this.isAssetId(assetId))) invariantBroken(`Ledger: deposit of unknown asset ${assetId}`);
     assertPositiveUnits(amountUnits, 'deposit amount');
     if (!(amountUnits <= UNITS_MAX - this.supplyUnits[assetId]!)) invariantBroken(`Ledger: deposit would take asset ${assetId} past UNITS_MAX`);
-    const index = this.accountIndexById.get(accountId) ?? this.createAccount(accountId);
+    let index = this.accountIndexById.get(accountId);
+    if (index === ABSENT) index = this.createAccount(accountId);
     const slot = index * this.assetCount + assetId;
     this.supplyUnits[assetId] = this.supplyUnits[assetId]! + amountUnits;
     this.available[slot] = this.available[slot]! + amountUnits;
@@ -198,7 +201,7 @@ export class Ledger implements MatchSink {
     if (!(this.isAssetId(assetId))) invariantBroken(`Ledger: withdrawal of unknown asset ${assetId}`);
     assertPositiveUnits(amountUnits, 'withdrawal amount');
     const index = this.accountIndexById.get(accountId);
-    if (!(index !== undefined)) invariantBroken(`Ledger: withdrawal from unknown account ${accountId}`);
+    if (index === ABSENT) invariantBroken(`Ledger: withdrawal from unknown account ${accountId}`);
     const slot = index * this.assetCount + assetId;
     if (!(this.available[slot]! >= amountUnits)) invariantBroken(`Ledger: withdrawal of ${amountUnits} exceeds account ${accountId} available`);
     this.available[slot] = this.available[slot]! - amountUnits;
@@ -210,7 +213,7 @@ export class Ledger implements MatchSink {
     const market = this.markets[command.marketId];
     if (!(market !== undefined)) invariantBroken(`Ledger: order ${command.seq} for unknown market ${command.marketId}`);
     const index = this.accountIndexById.get(command.accountId);
-    if (!(index !== undefined)) invariantBroken(`Ledger: order ${command.seq} of unknown account ${command.accountId}`);
+    if (index === ABSENT) invariantBroken(`Ledger: order ${command.seq} of unknown account ${command.accountId}`);
     if (!(this.freeSlotCount > 0)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
     const assetId = reservedAssetId(market, command.side);
     const units = reservationUnits(market, command);
@@ -269,7 +272,7 @@ export class Ledger implements MatchSink {
     const knownReason = reason === DoneReason.Filled || reason === DoneReason.Expired || reason === DoneReason.Cancelled;
     if (!knownReason) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
     const slot = this.slotByOrderId.get(event.orderId);
-    if (!(slot !== undefined)) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
+    if (slot === ABSENT) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
     const index = this.orderAccountIndexes[slot]!;
     if (this.accountIds[index] !== event.accountId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} account mismatch`);
     if (this.orderMarketIds[slot] !== event.marketId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} market mismatch`);
@@ -354,7 +357,7 @@ export class Ledger implements MatchSink {
 
   private tradeParty(event: Readonly<TradeEvent>, orderId: number, accountId: number, side: Side): number {
     const slot = this.slotByOrderId.get(orderId);
-    if (!(slot !== undefined)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
+    if (slot === ABSENT) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
     if (!(this.accountIds[this.orderAccountIndexes[slot]!] === accountId)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} account mismatch`);
     if (this.orderMarketIds[slot] !== event.marketId) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} market mismatch`);
     if (this.orderSides[slot] !== side) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} side mismatch`);
@@ -388,7 +391,7 @@ export class Ledger implements MatchSink {
   checkInvariants(): void {
     const assetCount = this.assetCount;
     const lockedByOrders = new Float64Array(this.accountCountValue * assetCount);
-    for (const [orderId, slot] of this.slotByOrderId) {
+    for (const [orderId, slot] of this.slotByOrderId.sortedEntries()) {
       this.checkOrderInvariants(orderId, slot);
       const market = this.markets[this.orderMarketIds[slot]!]!;
       const balanceSlot = this.orderAccountIndexes[slot]! * assetCount + reservedAssetId(market, this.orderSides[slot] as Side);
@@ -448,7 +451,7 @@ export class Ledger implements MatchSink {
       });
     }
     const orders: LedgerOrderState[] = [];
-    for (const [orderId, slot] of this.slotByOrderId) {
+    for (const [orderId, slot] of this.slotByOrderId.sortedEntries()) {
       orders.push({
         orderId,
         accountId: this.accountIds[this.orderAccountIndexes[slot]!]!,
@@ -496,7 +499,7 @@ export class Ledger implements MatchSink {
 
   private restoreOrder(order: LedgerOrderState): void {
     const index = this.accountIndexById.get(order.accountId);
-    if (!(index !== undefined)) invariantBroken(`Ledger.fromState: order ${order.orderId} of unknown account ${order.accountId}`);
+    if (index === ABSENT) invariantBroken(`Ledger.fromState: order ${order.orderId} of unknown account ${order.accountId}`);
     const market = this.markets[order.marketId];
     if (!(market !== undefined)) invariantBroken(`Ledger.fromState: order ${order.orderId} of unknown market ${order.marketId}`);
     if (!(order.side === Side.Buy || order.side === Side.Sell)) invariantBroken(`Ledger.fromState: order ${order.orderId} bad side`);
@@ -522,7 +525,7 @@ export class Ledger implements MatchSink {
     if (!(this.freeSlotCount > 0)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
     this.freeSlotCount -= 1;
     const slot = this.freeSlots[this.freeSlotCount]!;
-    this.slotByOrderId.set(orderId, slot);
+    this.slotByOrderId.insert(orderId, slot);
     this.orderIds[slot] = orderId;
     this.orderAccountIndexes[slot] = index;
     this.orderMarketIds[slot] = marketId;
@@ -541,7 +544,7 @@ export class Ledger implements MatchSink {
     if (!(locked >= 0)) invariantBroken(`Ledger: order ${orderId} releases more than its account has locked`);
     this.locked[balanceSlot] = locked;
     this.orderReservedUnits[slot] = 0;
-    this.slotByOrderId.delete(orderId);
+    if (!this.slotByOrderId.delete(orderId)) invariantBroken(`Ledger: order ${orderId} is not in the order table`);
     this.freeSlots[this.freeSlotCount] = slot;
     this.freeSlotCount += 1;
   }
@@ -556,7 +559,7 @@ export class Ledger implements MatchSink {
     const index = this.accountCountValue;
     this.accountCountValue += 1;
     this.accountIds[index] = accountId;
-    this.accountIndexById.set(accountId, index);
+    this.accountIndexById.insert(accountId, index);
     return index;
   }
 

@@ -425,6 +425,6 @@ describe('MatchingEngine: views, snapshots and limits', () => {
     expect(() => run(buy(2, 0, 1, { marketId: ETH }))).toThrow(/priceTicks/);
     expect(() => run(buy(3, 100, 0, { marketId: ETH }))).toThrow(/qtySteps/);
     run(buy(4, 100, 1, { marketId: ETH }));
-    expect(() => run(buy(4, 99, 1, { marketId: ETH }))).toThrow(/already open/);
+    expect(() => run(buy(4, 99, 1, { marketId: ETH }))).toThrow(/already present/);
   });
 });

@@ -1,25 +1,46 @@
 import { describe, expect, it } from 'vitest';
-import { OrderIndex } from '../../src/matching/order_index.ts';
-import { NIL } from '../../src/matching/price_tree.ts';
-import { Prng } from './support/prng.ts';
+import { ABSENT as NIL, IdTable } from '../../src/domain/id_table.ts';
+import { Prng } from '../matching/support/prng.ts';
 
-describe('OrderIndex', () => {
+describe('IdTable', () => {
   it('maps ids to slots, forgets deleted ids and refuses duplicates', () => {
-    const index = new OrderIndex(4);
+    const index = new IdTable(4);
     index.insert(7, 0);
     index.insert(2 ** 40 + 7, 1); // same low 32 bits as 7
     expect(index.get(7)).toBe(0);
     expect(index.get(2 ** 40 + 7)).toBe(1);
     expect(index.get(8)).toBe(NIL);
-    expect(() => index.insert(7, 2)).toThrow(/already open/);
+    expect(() => index.insert(7, 2)).toThrow(/already present/);
     index.delete(7);
     expect(index.get(7)).toBe(NIL);
     expect(index.get(2 ** 40 + 7)).toBe(1);
-    expect(() => index.delete(7)).toThrow(/not in the index/);
+    expect(index.delete(7)).toBe(false);
+  });
+
+  it('visits every entry and sorts them by id', () => {
+    const table = new IdTable(8);
+    for (const id of [30, 5, 2 ** 35, 17]) table.insert(id, id % 7);
+    table.delete(17);
+    const seen: number[] = [];
+    table.forEach((id, value) => {
+      expect(value).toBe(id % 7);
+      seen.push(id);
+    });
+    expect(seen.sort((a, b) => a - b)).toEqual([5, 30, 2 ** 35]);
+    expect(table.sortedEntries()).toEqual([[5, 5], [30, 2], [2 ** 35, 2 ** 35 % 7]]);
+    expect(table.has(30)).toBe(true);
+    expect(table.has(17)).toBe(false);
+  });
+
+  it('refuses ids that are not positive and negative values', () => {
+    const table = new IdTable(4, 'things');
+    expect(() => table.insert(0, 1)).toThrow(/positive/);
+    expect(() => table.insert(1, -1)).toThrow(/negative/);
+    expect(table.size).toBe(0);
   });
 
   it('refuses more entries than its limit', () => {
-    const index = new OrderIndex(2);
+    const index = new IdTable(2, 'ordersOpenMax');
     index.insert(1, 0);
     index.insert(2, 1);
     expect(() => index.insert(3, 2)).toThrow(/ordersOpenMax/);
@@ -28,7 +49,7 @@ describe('OrderIndex', () => {
   it('agrees with a Map over a seeded random flow (dense probe runs, backward-shift deletes)', () => {
     const prng = new Prng(42);
     const capacity = 512;
-    const index = new OrderIndex(capacity);
+    const index = new IdTable(capacity);
     const model = new Map<number, number>();
     let nextId = 1;
     for (let step = 0; step < 50_000; step += 1) {
@@ -47,6 +68,9 @@ describe('OrderIndex', () => {
       if (step % 500 === 0) {
         for (const [id, slot] of model) if (index.get(id) !== slot) throw new Error(`step ${step}: id ${id} lost`);
         if (index.get(nextId + 1) !== NIL) throw new Error(`step ${step}: phantom id`);
+        const listed = index.sortedEntries();
+        const expected = [...model].sort((x, y) => x[0] - y[0]);
+        if (JSON.stringify(listed) !== JSON.stringify(expected)) throw new Error(`step ${step}: iteration differs from the model`);
       }
       if (index.size !== model.size) throw new Error(`step ${step}: size ${index.size} != ${model.size}`);
     }
