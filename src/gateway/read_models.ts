@@ -8,18 +8,25 @@
  * that was acknowledged before it, without crossing threads. Recovery feeds the same stream from
  * the WAL replay, so the models come back after a restart too. Pure: no I/O, no clock.
  *
+ * Storage is columnar: every order lives in a slot of typed-array columns (found by an IdTable
+ * from its orderId), open orders of an account are a linked list through those slots, and fills are
+ * a ring indexed by tradeId. Applying the execution stream allocates nothing per order or per fill,
+ * so the main thread, which also serves HTTP, spends its time on requests rather than on the
+ * garbage collector. `order()` and friends build plain OrderState objects on demand for replies.
+ *
  * Memory bounds (STYLE.md: a limit on everything):
  * - open orders: as many as the core allows (ordersOpenMax); an open order is never evicted;
  * - closed orders: the last `closedOrdersMax` to close (default 100,000) are kept, the oldest closed
  *   order is evicted first, together with its clientOrderId entry;
- * - fills kept on closed orders (the trades of the command that placed them, for the 201 body and
- *   idempotent retries): at most `closedOrderFillsMax` in total (default 1,000,000); beyond it the
- *   oldest closed orders lose their fill list first (the order itself stays);
+ * - fills kept on orders (the trades of the command that placed them, for the 201 body and
+ *   idempotent retries): those of the most recent `fillsMax` trades (default 1,000,000), a ring
+ *   indexed by tradeId; an order whose fills are older reports `fills: null` (the order itself stays);
  * - trades: the last `tradesMax` per market (default 1,000) in a preallocated ring;
  * - deposit/withdrawal results (the balance right after each one): the last `fundingResultsMax`;
  * - book levels: bounded by the open orders; balances: bounded by the core's accountsMax.
  */
 import { assert, invariantBroken } from '../domain/assert.ts';
+import { ABSENT, IdTable } from '../domain/id_table.ts';
 import type { Command } from '../domain/commands.ts';
 import { CommandType, OrderType, Side, TimeInForce } from '../domain/commands.ts';
 import type { CancelRejectEvent, ExecutionSink, LevelEvent, OrderDoneEvent, TradeEvent } from '../domain/events.ts';
@@ -68,7 +75,6 @@ export interface OrderState {
   readonly fills: readonly Fill[] | null;
 }
 
-type MutableOrderState = { -readonly [K in keyof OrderState]: OrderState[K] } & { fills: Fill[] | null };
 
 /** An order's state as of the end of the command that placed it (the 201 body). */
 export interface PlacementState {
@@ -105,7 +111,7 @@ export interface ReadModelsState {
   orders: OrderState[];
   /** The retained closed orders, oldest first (the order they are evicted in). */
   closedOrderIds: number[];
-  /** How many of the oldest retained closed orders have had their fills dropped. */
+  /** How many retained closed orders have had their fills dropped (informational). */
   closedFillsDropped: number;
   /** [accountId, clientOrderId, orderId], as lookups by clientOrderId resolve them. */
   clientOrderIds: [number, string, number][];
@@ -126,8 +132,8 @@ export interface ReadModelsOptions {
   closedOrdersMax?: number;
   /** Recent trades kept per market (default 1,000). */
   tradesMax?: number;
-  /** Fills kept across all closed orders (default 1,000,000). */
-  closedOrderFillsMax?: number;
+  /** Fills kept: those of the most recent N trades, open and closed orders alike (default 1,000,000). */
+  fillsMax?: number;
   /** Deposit/withdrawal results kept by seq (default 65,536). */
   fundingResultsMax?: number;
 }
@@ -135,7 +141,7 @@ export interface ReadModelsOptions {
 export const READ_MODELS_DEFAULTS = Object.freeze({
   closedOrdersMax: 100_000,
   tradesMax: 1_000,
-  closedOrderFillsMax: 1_000_000,
+  fillsMax: 1_000_000,
   fundingResultsMax: 65_536,
 });
 
@@ -155,18 +161,227 @@ function clientOrderIdKey(accountId: number, clientOrderId: string): string {
   return `${accountId}:${clientOrderId}`;
 }
 
+const STATUS_NAMES: readonly OrderStatus[] = ['new', 'partially_filled', 'filled', 'expired', 'cancelled'];
+const STATUS_NEW = 0;
+const STATUS_PARTIALLY_FILLED = 1;
+const STATUS_CODE_OF_DONE: Readonly<Record<DoneReason, number>> = {
+  [DoneReason.Filled]: STATUS_NAMES.indexOf(DONE_STATUS[DoneReason.Filled]),
+  [DoneReason.Expired]: STATUS_NAMES.indexOf(DONE_STATUS[DoneReason.Expired]),
+  [DoneReason.Cancelled]: STATUS_NAMES.indexOf(DONE_STATUS[DoneReason.Cancelled]),
+};
+/** The end of a linked list of slots. */
+const NONE = -1;
+/** fillCount of an order restored from a snapshot that had already dropped its fills. */
+const FILLS_DROPPED = 0xffffffff;
+const ORDER_SLOTS_INITIAL = 1 << 16;
+
+/**
+ * The order columns: one slot per order held (open or retained closed), a stack of free slots.
+ * Grows by doubling when full (the core bounds open orders, the models bound closed ones).
+ */
+class OrderColumns {
+  capacity = 0;
+  orderId: Float64Array = new Float64Array(0);
+  accountId: Float64Array = new Float64Array(0);
+  marketId: Uint32Array = new Uint32Array(0);
+  side: Uint8Array = new Uint8Array(0);
+  orderType: Uint8Array = new Uint8Array(0);
+  timeInForce: Uint8Array = new Uint8Array(0);
+  postOnly: Uint8Array = new Uint8Array(0);
+  status: Uint8Array = new Uint8Array(0);
+  priceTicks: Float64Array = new Float64Array(0);
+  qtySteps: Float64Array = new Float64Array(0);
+  quoteQtyUnits: Float64Array = new Float64Array(0);
+  timestampMs: Float64Array = new Float64Array(0);
+  filledSteps: Float64Array = new Float64Array(0);
+  remainingSteps: Float64Array = new Float64Array(0);
+  closedSeq: Float64Array = new Float64Array(0);
+  /** The tradeId of the order's first fill as taker (0: none yet), and how many fills it took. */
+  firstTradeId: Float64Array = new Float64Array(0);
+  fillCount: Uint32Array = new Uint32Array(0);
+  /** Links of the owner's open-order list (NONE at either end). */
+  previous: Int32Array = new Int32Array(0);
+  next: Int32Array = new Int32Array(0);
+  clientOrderId: string[] = [];
+  private freeSlots: Int32Array = new Int32Array(0);
+  private freeCount = 0;
+
+  constructor() {
+    this.grow(ORDER_SLOTS_INITIAL);
+  }
+
+  get used(): number {
+    return this.capacity - this.freeCount;
+  }
+
+  allocate(): number {
+    if (this.freeCount === 0) this.grow(this.capacity * 2);
+    this.freeCount -= 1;
+    return this.freeSlots[this.freeCount]!;
+  }
+
+  release(slot: number): void {
+    this.clientOrderId[slot] = '';
+    this.freeSlots[this.freeCount] = slot;
+    this.freeCount += 1;
+  }
+
+  clear(): void {
+    this.freeCount = 0;
+    for (let slot = this.capacity - 1; slot >= 0; slot -= 1) this.release(slot);
+  }
+
+  private grow(capacity: number): void {
+    const old = this.capacity;
+    const float = (column: Float64Array) => copied(new Float64Array(capacity), column);
+    this.orderId = float(this.orderId);
+    this.accountId = float(this.accountId);
+    this.marketId = copied(new Uint32Array(capacity), this.marketId);
+    this.side = copied(new Uint8Array(capacity), this.side);
+    this.orderType = copied(new Uint8Array(capacity), this.orderType);
+    this.timeInForce = copied(new Uint8Array(capacity), this.timeInForce);
+    this.postOnly = copied(new Uint8Array(capacity), this.postOnly);
+    this.status = copied(new Uint8Array(capacity), this.status);
+    this.priceTicks = float(this.priceTicks);
+    this.qtySteps = float(this.qtySteps);
+    this.quoteQtyUnits = float(this.quoteQtyUnits);
+    this.timestampMs = float(this.timestampMs);
+    this.filledSteps = float(this.filledSteps);
+    this.remainingSteps = float(this.remainingSteps);
+    this.closedSeq = float(this.closedSeq);
+    this.firstTradeId = float(this.firstTradeId);
+    this.fillCount = copied(new Uint32Array(capacity), this.fillCount);
+    this.previous = copied(new Int32Array(capacity), this.previous);
+    this.next = copied(new Int32Array(capacity), this.next);
+    const freeSlots = new Int32Array(capacity);
+    freeSlots.set(this.freeSlots.subarray(0, this.freeCount));
+    // New slots go under the existing free ones; the lowest new slot is handed out first.
+    let count = this.freeCount;
+    for (let slot = capacity - 1; slot >= old; slot -= 1) {
+      freeSlots[count] = slot;
+      count += 1;
+      this.clientOrderId.push('');
+    }
+    this.freeSlots = freeSlots;
+    this.freeCount = count;
+    this.capacity = capacity;
+  }
+}
+
+function copied<T extends Float64Array | Uint32Array | Int32Array | Uint8Array>(into: T, from: T): T {
+  into.set(from as never);
+  return into;
+}
+
+/** The fills of the most recent trades, slot = tradeId mod capacity (each trade has one taker). */
+class FillRing {
+  readonly capacity: number;
+  readonly priceTicks: Float64Array;
+  readonly qtySteps: Float64Array;
+  readonly makerOrderId: Float64Array;
+  /** The highest tradeId written; fills with tradeId ≤ lastTradeId − capacity are gone. */
+  lastTradeId = 0;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.priceTicks = new Float64Array(capacity);
+    this.qtySteps = new Float64Array(capacity);
+    this.makerOrderId = new Float64Array(capacity);
+  }
+
+  write(tradeId: number, priceTicks: number, qtySteps: number, makerOrderId: number): void {
+    const at = tradeId % this.capacity;
+    this.priceTicks[at] = priceTicks;
+    this.qtySteps[at] = qtySteps;
+    this.makerOrderId[at] = makerOrderId;
+    if (tradeId > this.lastTradeId) this.lastTradeId = tradeId;
+  }
+
+  holds(firstTradeId: number): boolean {
+    return firstTradeId > this.lastTradeId - this.capacity;
+  }
+
+  read(tradeId: number): Fill {
+    const at = tradeId % this.capacity;
+    return { tradeId, priceTicks: this.priceTicks[at]!, qtySteps: this.qtySteps[at]!, makerOrderId: this.makerOrderId[at]! };
+  }
+}
+
+/** Per account (dense index, in order of appearance): balances and the open-order list. */
+class AccountColumns {
+  private readonly indexById = new Map<number, number>();
+  ids: number[] = [];
+  /** [available, locked] per asset id, interleaved, `width` numbers per account. */
+  units: Float64Array;
+  openHead: Int32Array;
+  openTail: Int32Array;
+  hasBalance: Uint8Array;
+
+  constructor(private readonly width: number) {
+    this.units = new Float64Array(width * 1024);
+    this.openHead = new Int32Array(1024).fill(NONE);
+    this.openTail = new Int32Array(1024).fill(NONE);
+    this.hasBalance = new Uint8Array(1024);
+  }
+
+  get count(): number {
+    return this.ids.length;
+  }
+
+  indexOf(accountId: number): number {
+    return this.indexById.get(accountId) ?? NONE;
+  }
+
+  indexOrCreate(accountId: number): number {
+    const known = this.indexById.get(accountId);
+    if (known !== undefined) return known;
+    const index = this.ids.length;
+    if (index === this.openHead.length) this.grow(index * 2);
+    this.ids.push(accountId);
+    this.indexById.set(accountId, index);
+    return index;
+  }
+
+  /** Accounts that have a balance (exist from their first deposit). */
+  withBalance = 0;
+
+  markBalance(index: number): void {
+    if (this.hasBalance[index] === 1) return;
+    this.hasBalance[index] = 1;
+    this.withBalance += 1;
+  }
+
+  reset(): void {
+    this.indexById.clear();
+    this.ids = [];
+    this.units.fill(0);
+    this.openHead.fill(NONE);
+    this.openTail.fill(NONE);
+    this.hasBalance.fill(0);
+    this.withBalance = 0;
+  }
+
+  private grow(capacity: number): void {
+    this.units = copied(new Float64Array(capacity * this.width), this.units);
+    this.openHead = copied(new Int32Array(capacity).fill(NONE), this.openHead);
+    this.openTail = copied(new Int32Array(capacity).fill(NONE), this.openTail);
+    this.hasBalance = copied(new Uint8Array(capacity), this.hasBalance);
+  }
+}
+
 export class ReadModels implements ExecutionSink {
   readonly marketSet: MarketSet;
   readonly closedOrdersMax: number;
   readonly tradesMax: number;
-  readonly closedOrderFillsMax: number;
+  readonly fillsMax: number;
   readonly fundingResultsMax: number;
 
-  private readonly orders = new Map<number, MutableOrderState>();
-  private readonly openOrderIdsByAccount = new Map<number, Set<number>>();
+  private readonly columns = new OrderColumns();
+  private slotByOrderId = new IdTable(ORDER_SLOTS_INITIAL, 'read model orders');
+  private readonly fills: FillRing;
+  private readonly accounts: AccountColumns;
+  private readonly assetCount: number;
   private readonly orderIdByClientOrderId = new Map<string, number>();
-  /** Per account: [available, locked] per asset id, interleaved. */
-  private readonly balances = new Map<number, Float64Array>();
   private readonly fundingResults = new Map<number, BalanceState>();
   /** Index market id × 2 + side. */
   private readonly books: BookLevels[];
@@ -176,9 +391,6 @@ export class ReadModels implements ExecutionSink {
   private readonly closedRing: Float64Array;
   private closedHead = 0;
   private closedCount = 0;
-  /** Closed orders at ring offsets below this one have had their fills dropped. */
-  private fillsCursor = 0;
-  private closedFillsTotal = 0;
 
   private openCount = 0;
   private lastSeqValue = 0;
@@ -189,13 +401,12 @@ export class ReadModels implements ExecutionSink {
     this.marketSet = marketSet;
     this.closedOrdersMax = positiveOption(options.closedOrdersMax, READ_MODELS_DEFAULTS.closedOrdersMax, 'closedOrdersMax');
     this.tradesMax = positiveOption(options.tradesMax, READ_MODELS_DEFAULTS.tradesMax, 'tradesMax');
-    this.closedOrderFillsMax = positiveOption(
-      options.closedOrderFillsMax,
-      READ_MODELS_DEFAULTS.closedOrderFillsMax,
-      'closedOrderFillsMax',
-    );
+    this.fillsMax = positiveOption(options.fillsMax, READ_MODELS_DEFAULTS.fillsMax, 'fillsMax');
     this.fundingResultsMax = positiveOption(options.fundingResultsMax, READ_MODELS_DEFAULTS.fundingResultsMax, 'fundingResultsMax');
     marketSet.markets.forEach((market, index) => assert(market.id === index, 'ReadModels: market ids must be their index'));
+    this.assetCount = marketSet.assets.length;
+    this.accounts = new AccountColumns(this.assetCount * 2);
+    this.fills = new FillRing(this.fillsMax);
     this.books = [];
     this.trades = [];
     for (let marketId = 0; marketId < marketSet.markets.length; marketId += 1) {
@@ -206,7 +417,7 @@ export class ReadModels implements ExecutionSink {
   }
 
   // -----------------------------------------------------------------------------------------------
-  // Queries.
+  // Queries. Orders come out as fresh plain objects: a copy of the order as it is now.
 
   /** The seq of the last command whose results are in the models. */
   get lastSeq(): number {
@@ -222,7 +433,7 @@ export class ReadModels implements ExecutionSink {
   }
 
   get accountCount(): number {
-    return this.balances.size;
+    return this.accounts.withBalance;
   }
 
   get cancelRejects(): number {
@@ -230,37 +441,36 @@ export class ReadModels implements ExecutionSink {
   }
 
   order(orderId: number): OrderState | undefined {
-    return this.orders.get(orderId);
+    const slot = this.slotByOrderId.get(orderId);
+    return slot === ABSENT ? undefined : this.orderAt(slot);
   }
 
   orderByClientOrderId(accountId: number, clientOrderId: string): OrderState | undefined {
     const orderId = this.orderIdByClientOrderId.get(clientOrderIdKey(accountId, clientOrderId));
-    return orderId === undefined ? undefined : this.orders.get(orderId);
+    return orderId === undefined ? undefined : this.order(orderId);
   }
 
   /** The account's open orders in orderId order. */
   openOrders(accountId: number): OrderState[] {
-    const orderIds = this.openOrderIdsByAccount.get(accountId);
-    if (orderIds === undefined) return [];
+    const index = this.accounts.indexOf(accountId);
     const result: OrderState[] = [];
-    for (const orderId of orderIds) {
-      const order = this.orders.get(orderId);
-      if (!(order !== undefined)) invariantBroken(`ReadModels: open order ${orderId} has no state`);
-      result.push(order);
-    }
+    if (index === NONE) return result;
+    for (let slot = this.accounts.openHead[index]!; slot !== NONE; slot = this.columns.next[slot]!) result.push(this.orderAt(slot));
     return result;
   }
 
   /** An account exists from its first deposit. */
   hasAccount(accountId: number): boolean {
-    return this.balances.has(accountId);
+    const index = this.accounts.indexOf(accountId);
+    return index !== NONE && this.accounts.hasBalance[index] === 1;
   }
 
   /** The balance of (account, asset); zeros for an asset the account never held, undefined for an unknown account. */
   balance(accountId: number, assetId: number): BalanceState | undefined {
-    const columns = this.balances.get(accountId);
-    if (columns === undefined) return undefined;
-    return { availableUnits: columns[assetId * 2] ?? 0, lockedUnits: columns[assetId * 2 + 1] ?? 0 };
+    if (!this.hasAccount(accountId)) return undefined;
+    if (!(assetId >= 0 && assetId < this.assetCount)) return { availableUnits: 0, lockedUnits: 0 };
+    const base = this.accounts.indexOf(accountId) * this.assetCount * 2 + assetId * 2;
+    return { availableUnits: this.accounts.units[base]!, lockedUnits: this.accounts.units[base + 1]! };
   }
 
   /** The balance right after the deposit or withdrawal sequenced as `seq`, while it is retained. */
@@ -310,7 +520,7 @@ export class ReadModels implements ExecutionSink {
   }
 
   // -----------------------------------------------------------------------------------------------
-  // The execution stream (ExecutionSink).
+  // The execution stream (ExecutionSink). Nothing here allocates per order or per fill.
 
   onCommand(command: Readonly<Command>): void {
     if (!(command.seq > this.lastSeqValue)) invariantBroken(`ReadModels: seq ${command.seq} after ${this.lastSeqValue}`);
@@ -318,39 +528,39 @@ export class ReadModels implements ExecutionSink {
   }
 
   onTrade(event: Readonly<TradeEvent>): void {
-    const taker = this.orders.get(event.takerOrderId);
-    const maker = this.orders.get(event.makerOrderId);
-    if (!(taker !== undefined)) invariantBroken(`ReadModels.onTrade: unknown taker ${event.takerOrderId}`);
-    if (!(maker !== undefined)) invariantBroken(`ReadModels.onTrade: unknown maker ${event.makerOrderId}`);
-    taker.fills?.push({
-      tradeId: event.tradeId,
-      priceTicks: event.priceTicks,
-      qtySteps: event.qtySteps,
-      makerOrderId: event.makerOrderId,
-    });
-    taker.filledSteps += event.qtySteps;
-    taker.remainingSteps = taker.orderType === OrderType.Market && taker.side === Side.Buy ? 0 : event.takerRemainingSteps;
-    taker.status = 'partially_filled';
-    maker.filledSteps += event.qtySteps;
-    maker.remainingSteps = event.makerRemainingSteps;
-    maker.status = 'partially_filled';
+    const taker = this.slotByOrderId.get(event.takerOrderId);
+    const maker = this.slotByOrderId.get(event.makerOrderId);
+    if (taker === ABSENT) invariantBroken(`ReadModels.onTrade: unknown taker ${event.takerOrderId}`);
+    if (maker === ABSENT) invariantBroken(`ReadModels.onTrade: unknown maker ${event.makerOrderId}`);
+    if (!(event.tradeId > this.fills.lastTradeId)) invariantBroken(`ReadModels.onTrade: trade ${event.tradeId} after ${this.fills.lastTradeId}`);
+    const columns = this.columns;
+    this.fills.write(event.tradeId, event.priceTicks, event.qtySteps, event.makerOrderId);
+    if (columns.fillCount[taker] === 0) columns.firstTradeId[taker] = event.tradeId;
+    else if (columns.firstTradeId[taker]! + columns.fillCount[taker]! !== event.tradeId) invariantBroken(`ReadModels.onTrade: taker ${event.takerOrderId} fills are not consecutive`);
+    columns.fillCount[taker] = columns.fillCount[taker]! + 1;
+    columns.filledSteps[taker] = columns.filledSteps[taker]! + event.qtySteps;
+    const marketBuy = columns.orderType[taker] === OrderType.Market && columns.side[taker] === Side.Buy;
+    columns.remainingSteps[taker] = marketBuy ? 0 : event.takerRemainingSteps;
+    columns.status[taker] = STATUS_PARTIALLY_FILLED;
+    columns.filledSteps[maker] = columns.filledSteps[maker]! + event.qtySteps;
+    columns.remainingSteps[maker] = event.makerRemainingSteps;
+    columns.status[maker] = STATUS_PARTIALLY_FILLED;
     const history = this.trades[event.marketId];
     if (!(history !== undefined)) invariantBroken(`ReadModels.onTrade: unknown market ${event.marketId}`);
     history.push(event);
   }
 
   onOrderDone(event: Readonly<OrderDoneEvent>): void {
-    const order = this.orders.get(event.orderId);
-    if (!(order !== undefined)) invariantBroken(`ReadModels.onOrderDone: unknown order ${event.orderId}`);
-    if (!(order.closedSeq === 0)) invariantBroken(`ReadModels.onOrderDone: order ${event.orderId} closed twice`);
-    order.status = DONE_STATUS[event.reason];
-    order.remainingSteps = event.remainingSteps;
-    order.closedSeq = event.seq;
-    const open = this.openOrderIdsByAccount.get(order.accountId);
-    if (!(open?.delete(order.orderId) === true)) invariantBroken(`ReadModels.onOrderDone: order ${event.orderId} was not open`);
-    if (open.size === 0) this.openOrderIdsByAccount.delete(order.accountId);
+    const slot = this.slotByOrderId.get(event.orderId);
+    if (slot === ABSENT) invariantBroken(`ReadModels.onOrderDone: unknown order ${event.orderId}`);
+    const columns = this.columns;
+    if (!(columns.closedSeq[slot] === 0)) invariantBroken(`ReadModels.onOrderDone: order ${event.orderId} closed twice`);
+    columns.status[slot] = STATUS_CODE_OF_DONE[event.reason];
+    columns.remainingSteps[slot] = event.remainingSteps;
+    columns.closedSeq[slot] = event.seq;
+    this.unlinkOpen(slot);
     this.openCount -= 1;
-    this.retainClosed(order);
+    this.retainClosed(event.orderId);
   }
 
   onLevel(event: Readonly<LevelEvent>): void {
@@ -363,14 +573,13 @@ export class ReadModels implements ExecutionSink {
   }
 
   onBalance(accountId: number, assetId: number, availableUnits: number, lockedUnits: number): void {
-    if (!(assetId >= 0 && assetId < this.marketSet.assets.length)) invariantBroken(`ReadModels.onBalance: unknown asset ${assetId}`);
-    let columns = this.balances.get(accountId);
-    if (columns === undefined) {
-      columns = new Float64Array(this.marketSet.assets.length * 2);
-      this.balances.set(accountId, columns);
-    }
-    columns[assetId * 2] = availableUnits;
-    columns[assetId * 2 + 1] = lockedUnits;
+    if (!(assetId >= 0 && assetId < this.assetCount)) invariantBroken(`ReadModels.onBalance: unknown asset ${assetId}`);
+    const accounts = this.accounts;
+    const index = accounts.indexOrCreate(accountId);
+    accounts.markBalance(index);
+    const base = index * this.assetCount * 2 + assetId * 2;
+    accounts.units[base] = availableUnits;
+    accounts.units[base + 1] = lockedUnits;
   }
 
   onCommandEnd(command: Readonly<Command>): void {
@@ -387,8 +596,7 @@ export class ReadModels implements ExecutionSink {
   }
 
   restoreOpenOrder(restored: Readonly<RestoredOrder>, clientOrderId = ''): void {
-    if (!(!this.orders.has(restored.orderId))) invariantBroken(`ReadModels.restoreOpenOrder: order ${restored.orderId} twice`);
-    const order: MutableOrderState = {
+    this.insertOrder({
       orderId: restored.orderId,
       accountId: restored.accountId,
       marketId: restored.marketId,
@@ -406,10 +614,9 @@ export class ReadModels implements ExecutionSink {
       remainingSteps: restored.remainingSteps,
       closedSeq: 0,
       fills: null,
-    };
-    this.registerOpen(order);
-    const book = this.bookSide(order.marketId, order.side);
-    book.set(order.priceTicks, book.qtyAtPrice(order.priceTicks) + order.remainingSteps);
+    });
+    const book = this.bookSide(restored.marketId, restored.side);
+    book.set(restored.priceTicks, book.qtyAtPrice(restored.priceTicks) + restored.remainingSteps);
   }
 
   restoreLastSeq(seq: number): void {
@@ -422,19 +629,25 @@ export class ReadModels implements ExecutionSink {
 
   /** A copy of everything the models hold (nothing shared with the live state). */
   exportState(): ReadModelsState {
-    const orders = [...this.orders.values()]
-      .sort((a, b) => a.orderId - b.orderId)
-      .map((order) => ({ ...order, fills: order.fills === null ? null : order.fills.map((fill) => ({ ...fill })) }));
+    const orders = this.slotByOrderId.sortedEntries().map(([, slot]) => this.orderAt(slot));
     const closedOrderIds: number[] = [];
+    let closedFillsDropped = 0;
     for (let offset = 0; offset < this.closedCount; offset += 1) {
-      closedOrderIds.push(this.closedRing[(this.closedHead + offset) % this.closedOrdersMax]!);
+      const orderId = this.closedRing[(this.closedHead + offset) % this.closedOrdersMax]!;
+      closedOrderIds.push(orderId);
+      if (!this.fillsHeld(this.slotByOrderId.get(orderId))) closedFillsDropped += 1;
     }
     const clientOrderIds: [number, string, number][] = [];
     for (const [key, orderId] of this.orderIdByClientOrderId) {
       const colon = key.indexOf(':');
       clientOrderIds.push([Number(key.slice(0, colon)), key.slice(colon + 1), orderId]);
     }
-    const balances = [...this.balances].map(([accountId, units]) => ({ accountId, units: Array.from(units) }));
+    const balances: ReadModelsState['balances'] = [];
+    const width = this.assetCount * 2;
+    for (let index = 0; index < this.accounts.count; index += 1) {
+      if (this.accounts.hasBalance[index] !== 1) continue;
+      balances.push({ accountId: this.accounts.ids[index]!, units: Array.from(this.accounts.units.subarray(index * width, (index + 1) * width)) });
+    }
     const fundingResults = [...this.fundingResults].map(
       ([seq, balance]): [number, number, number] => [seq, balance.availableUnits, balance.lockedUnits],
     );
@@ -449,7 +662,7 @@ export class ReadModels implements ExecutionSink {
       cancelRejects: this.cancelRejectCount,
       orders,
       closedOrderIds,
-      closedFillsDropped: this.fillsCursor,
+      closedFillsDropped,
       clientOrderIds,
       balances,
       fundingResults,
@@ -461,20 +674,25 @@ export class ReadModels implements ExecutionSink {
   /**
    * Loads `exportState()` output into models that have seen nothing yet. The limits of these models
    * apply: when they are smaller than the exporter's, the oldest closed orders, fills, funding results
-   * and trades are let go exactly as the execution stream would have let them go. The order objects
-   * of `state` become the models' own (a decoded snapshot is not used for anything else).
+   * and trades are let go exactly as the execution stream would have let them go.
    */
   restoreState(state: Readonly<ReadModelsState>): void {
-    assert(this.lastSeqValue === 0 && this.orders.size === 0 && this.balances.size === 0, 'ReadModels.restoreState: the models are not empty');
+    assert(this.lastSeqValue === 0 && this.slotByOrderId.size === 0 && this.accounts.count === 0, 'ReadModels.restoreState: the models are not empty');
     assert(Number.isSafeInteger(state.lastSeq) && state.lastSeq >= 0, 'ReadModels.restoreState: bad lastSeq');
-    this.restoreOrders(state);
-    this.restoreClosedRing(state);
+    assert(state.trades.length === this.trades.length, 'ReadModels.restoreState: trades of another market set');
+    // Each trade has one taker, so the fill ring is positioned by tradeId: the newest trade of any
+    // market is the newest trade of all, whatever orders were evicted since.
+    for (const trades of state.trades) for (const trade of trades) this.fills.lastTradeId = Math.max(this.fills.lastTradeId, trade.tradeId);
+    // Balances first: accounts are numbered in the order they appeared, which export follows.
+    const width = this.assetCount * 2;
     for (const { accountId, units } of state.balances) {
-      if (units.length !== this.marketSet.assets.length * 2) invariantBroken(`ReadModels.restoreState: balance of ${accountId} has the wrong shape`);
-      for (let assetId = 0; assetId < this.marketSet.assets.length; assetId += 1) {
+      if (units.length !== width) invariantBroken(`ReadModels.restoreState: balance of ${accountId} has the wrong shape`);
+      for (let assetId = 0; assetId < this.assetCount; assetId += 1) {
         this.onBalance(accountId, assetId, units[assetId * 2]!, units[assetId * 2 + 1]!);
       }
     }
+    this.restoreOrders(state);
+    this.restoreClosedRing(state);
     for (const [seq, availableUnits, lockedUnits] of state.fundingResults.slice(-this.fundingResultsMax)) {
       this.fundingResults.set(seq, { availableUnits, lockedUnits });
     }
@@ -482,7 +700,6 @@ export class ReadModels implements ExecutionSink {
     state.books.forEach((levels, index) => {
       for (const [priceTicks, qtySteps] of levels) this.books[index]!.set(priceTicks, qtySteps);
     });
-    assert(state.trades.length === this.trades.length, 'ReadModels.restoreState: trades of another market set');
     state.trades.forEach((trades, marketId) => {
       for (const trade of trades) this.trades[marketId]!.push(trade);
     });
@@ -492,20 +709,19 @@ export class ReadModels implements ExecutionSink {
 
   /** Back to empty, as constructed: recovery giving up on a snapshot it had started to restore. */
   reset(): void {
-    this.orders.clear();
-    this.openOrderIdsByAccount.clear();
+    this.columns.clear();
+    this.slotByOrderId = new IdTable(this.columns.capacity, 'read model orders');
     this.orderIdByClientOrderId.clear();
-    this.balances.clear();
+    this.accounts.reset();
     this.fundingResults.clear();
     for (let marketId = 0; marketId < this.trades.length; marketId += 1) {
       this.books[marketId * 2] = new BookLevels(true);
       this.books[marketId * 2 + 1] = new BookLevels(false);
       this.trades[marketId] = new TradeHistory(this.tradesMax);
     }
+    this.fills.lastTradeId = 0;
     this.closedHead = 0;
     this.closedCount = 0;
-    this.fillsCursor = 0;
-    this.closedFillsTotal = 0;
     this.openCount = 0;
     this.lastSeqValue = 0;
     this.cancelRejectCount = 0;
@@ -519,20 +735,10 @@ export class ReadModels implements ExecutionSink {
       if (!ORDER_STATUSES.has(restored.status)) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} has a bad status`);
       if (!(restored.marketId >= 0 && restored.marketId < this.trades.length)) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} of an unknown market`);
       previousOrderId = restored.orderId;
-      // Taken over, not copied: a restored state is decoded for these models alone (see restoreState).
-      const order = restored as MutableOrderState;
-      this.orders.set(order.orderId, order);
-      if (order.closedSeq !== 0) continue;
-      let open = this.openOrderIdsByAccount.get(order.accountId);
-      if (open === undefined) {
-        open = new Set();
-        this.openOrderIdsByAccount.set(order.accountId, open);
-      }
-      open.add(order.orderId);
-      this.openCount += 1;
+      this.insertOrder(restored);
     }
     for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
-      if (this.orders.get(orderId)?.clientOrderId !== clientOrderId) invariantBroken(`ReadModels.restoreState: clientOrderId of order ${orderId} unknown`);
+      if (this.order(orderId)?.clientOrderId !== clientOrderId) invariantBroken(`ReadModels.restoreState: clientOrderId of order ${orderId} unknown`);
       this.orderIdByClientOrderId.set(clientOrderIdKey(accountId, clientOrderId), orderId);
     }
   }
@@ -540,104 +746,203 @@ export class ReadModels implements ExecutionSink {
   /** The closed-order ring, oldest first, evicting what no longer fits these models' limits. */
   private restoreClosedRing(state: Readonly<ReadModelsState>): void {
     const ids = state.closedOrderIds;
-    assert(ids.length === this.orders.size - this.openCount, 'ReadModels.restoreState: closed orders and the ring disagree');
+    assert(ids.length === this.slotByOrderId.size - this.openCount, 'ReadModels.restoreState: closed orders and the ring disagree');
     assert(state.closedFillsDropped >= 0 && state.closedFillsDropped <= ids.length, 'ReadModels.restoreState: bad closedFillsDropped');
     const evicted = Math.max(0, ids.length - this.closedOrdersMax);
     for (let index = 0; index < ids.length; index += 1) {
-      const order = this.orders.get(ids[index]!);
-      if (!(order !== undefined && order.closedSeq !== 0)) invariantBroken(`ReadModels.restoreState: closed order ${ids[index]} unknown or open`);
+      const slot = this.slotByOrderId.get(ids[index]!);
+      if (!(slot !== ABSENT && this.columns.closedSeq[slot] !== 0)) invariantBroken(`ReadModels.restoreState: closed order ${ids[index]} unknown or open`);
       if (index < evicted) {
-        this.orders.delete(order.orderId);
-        const key = clientOrderIdKey(order.accountId, order.clientOrderId);
-        if (order.clientOrderId !== '' && this.orderIdByClientOrderId.get(key) === order.orderId) this.orderIdByClientOrderId.delete(key);
+        this.forgetOrder(slot);
         continue;
       }
-      this.closedRing[this.closedCount] = order.orderId;
+      this.closedRing[this.closedCount] = ids[index]!;
       this.closedCount += 1;
     }
     this.closedHead = 0;
-    this.fillsCursor = Math.max(0, state.closedFillsDropped - evicted);
-    this.closedFillsTotal = 0;
-    for (let offset = this.fillsCursor; offset < this.closedCount; offset += 1) {
-      this.closedFillsTotal += this.orders.get(this.closedRing[offset]!)!.fills?.length ?? 0;
-    }
-    while (this.closedFillsTotal > this.closedOrderFillsMax) this.dropOldestFills();
   }
 
   // -----------------------------------------------------------------------------------------------
 
-  private addOrder(command: Readonly<Command>): void {
-    if (!(!this.orders.has(command.seq))) invariantBroken(`ReadModels: order ${command.seq} placed twice`);
-    const marketBuy = command.orderType === OrderType.Market && command.side === Side.Buy;
-    const order: MutableOrderState = {
-      orderId: command.seq,
-      accountId: command.accountId,
-      marketId: command.marketId,
-      side: command.side,
-      orderType: command.orderType,
-      timeInForce: command.orderType === OrderType.Market ? TimeInForce.IOC : command.timeInForce,
-      postOnly: command.postOnly,
-      priceTicks: command.priceTicks,
-      qtySteps: command.qtySteps,
-      quoteQtyUnits: command.quoteQtyUnits,
-      clientOrderId: command.clientOrderId,
-      timestampMs: command.timestampMs,
-      status: 'new',
-      filledSteps: 0,
-      remainingSteps: marketBuy ? 0 : command.qtySteps,
-      closedSeq: 0,
-      fills: [],
+  /** A plain copy of the order in `slot`. */
+  private orderAt(slot: number): OrderState {
+    const columns = this.columns;
+    const status = STATUS_NAMES[columns.status[slot]!];
+    if (!(status !== undefined)) invariantBroken(`ReadModels: order in slot ${slot} has a bad status`);
+    return {
+      orderId: columns.orderId[slot]!,
+      accountId: columns.accountId[slot]!,
+      marketId: columns.marketId[slot]!,
+      side: columns.side[slot] as Side,
+      orderType: columns.orderType[slot] as OrderType,
+      timeInForce: columns.timeInForce[slot] as TimeInForce,
+      postOnly: columns.postOnly[slot] === 1,
+      priceTicks: columns.priceTicks[slot]!,
+      qtySteps: columns.qtySteps[slot]!,
+      quoteQtyUnits: columns.quoteQtyUnits[slot]!,
+      clientOrderId: columns.clientOrderId[slot]!,
+      timestampMs: columns.timestampMs[slot]!,
+      status,
+      filledSteps: columns.filledSteps[slot]!,
+      remainingSteps: columns.remainingSteps[slot]!,
+      closedSeq: columns.closedSeq[slot]!,
+      fills: this.fillsOf(slot),
     };
-    this.registerOpen(order);
   }
 
-  private registerOpen(order: MutableOrderState): void {
-    this.orders.set(order.orderId, order);
-    let open = this.openOrderIdsByAccount.get(order.accountId);
-    if (open === undefined) {
-      open = new Set();
-      this.openOrderIdsByAccount.set(order.accountId, open);
+  private fillsHeld(slot: number): boolean {
+    const count = this.columns.fillCount[slot]!;
+    if (count === 0) return true;
+    return count !== FILLS_DROPPED && this.fills.holds(this.columns.firstTradeId[slot]!);
+  }
+
+  private fillsOf(slot: number): Fill[] | null {
+    if (!this.fillsHeld(slot)) return null;
+    const first = this.columns.firstTradeId[slot]!;
+    const count = this.columns.fillCount[slot]!;
+    const fills: Fill[] = [];
+    for (let offset = 0; offset < count; offset += 1) fills.push(this.fills.read(first + offset));
+    return fills;
+  }
+
+  private addOrder(command: Readonly<Command>): void {
+    const marketBuy = command.orderType === OrderType.Market && command.side === Side.Buy;
+    const slot = this.allocateOrder(command.seq, command.accountId, command.clientOrderId);
+    const columns = this.columns;
+    columns.marketId[slot] = command.marketId;
+    columns.side[slot] = command.side;
+    columns.orderType[slot] = command.orderType;
+    columns.timeInForce[slot] = command.orderType === OrderType.Market ? TimeInForce.IOC : command.timeInForce;
+    columns.postOnly[slot] = command.postOnly ? 1 : 0;
+    columns.status[slot] = STATUS_NEW;
+    columns.priceTicks[slot] = command.priceTicks;
+    columns.qtySteps[slot] = command.qtySteps;
+    columns.quoteQtyUnits[slot] = command.quoteQtyUnits;
+    columns.timestampMs[slot] = command.timestampMs;
+    columns.filledSteps[slot] = 0;
+    columns.remainingSteps[slot] = marketBuy ? 0 : command.qtySteps;
+    columns.closedSeq[slot] = 0;
+    columns.firstTradeId[slot] = 0;
+    columns.fillCount[slot] = 0;
+    this.linkOpen(slot, command.accountId);
+  }
+
+  /** An order from a snapshot (or restoreOpenOrder): its fills go back into the ring at their tradeIds. */
+  private insertOrder(order: Readonly<OrderState>): void {
+    const slot = this.allocateOrder(order.orderId, order.accountId, order.clientOrderId);
+    const columns = this.columns;
+    const statusCode = STATUS_NAMES.indexOf(order.status);
+    if (!(statusCode >= 0)) invariantBroken(`ReadModels: order ${order.orderId} has a bad status`);
+    columns.marketId[slot] = order.marketId;
+    columns.side[slot] = order.side;
+    columns.orderType[slot] = order.orderType;
+    columns.timeInForce[slot] = order.timeInForce;
+    columns.postOnly[slot] = order.postOnly ? 1 : 0;
+    columns.status[slot] = statusCode;
+    columns.priceTicks[slot] = order.priceTicks;
+    columns.qtySteps[slot] = order.qtySteps;
+    columns.quoteQtyUnits[slot] = order.quoteQtyUnits;
+    columns.timestampMs[slot] = order.timestampMs;
+    columns.filledSteps[slot] = order.filledSteps;
+    columns.remainingSteps[slot] = order.remainingSteps;
+    columns.closedSeq[slot] = order.closedSeq;
+    columns.firstTradeId[slot] = 0;
+    columns.fillCount[slot] = 0;
+    const fills = order.fills;
+    if (fills !== null && fills.length > 0) {
+      const first = fills[0]!.tradeId;
+      fills.forEach((fill, offset) => {
+        if (fill.tradeId !== first + offset) invariantBroken(`ReadModels: order ${order.orderId} fills are not consecutive trades`);
+        if (fill.tradeId > this.fills.lastTradeId) this.fills.lastTradeId = fill.tradeId;
+      });
+      // Fills older than these models' ring would already be gone from it: they read as dropped.
+      if (this.fills.holds(first)) for (const fill of fills) this.fills.write(fill.tradeId, fill.priceTicks, fill.qtySteps, fill.makerOrderId);
+      columns.firstTradeId[slot] = first;
+      columns.fillCount[slot] = fills.length;
+    } else if (fills === null) {
+      columns.fillCount[slot] = FILLS_DROPPED;
     }
-    open.add(order.orderId);
+    if (order.closedSeq === 0) this.linkOpen(slot, order.accountId);
+  }
+
+  private allocateOrder(orderId: number, accountId: number, clientOrderId: string): number {
+    if (this.slotByOrderId.has(orderId)) invariantBroken(`ReadModels: order ${orderId} placed twice`);
+    const columns = this.columns;
+    const slot = columns.allocate();
+    if (columns.capacity > this.slotByOrderId.capacity) this.growIndex();
+    this.slotByOrderId.insert(orderId, slot);
+    columns.orderId[slot] = orderId;
+    columns.accountId[slot] = accountId;
+    columns.clientOrderId[slot] = clientOrderId;
+    if (clientOrderId !== '') this.orderIdByClientOrderId.set(clientOrderIdKey(accountId, clientOrderId), orderId);
+    return slot;
+  }
+
+  /** The columns doubled: a table as large, rebuilt from the slots in use. */
+  private growIndex(): void {
+    const grown = new IdTable(this.columns.capacity, 'read model orders');
+    this.slotByOrderId.forEach((orderId, slot) => grown.insert(orderId, slot));
+    this.slotByOrderId = grown;
+  }
+
+  private linkOpen(slot: number, accountId: number): void {
+    const accounts = this.accounts;
+    const index = accounts.indexOrCreate(accountId);
+    const tail = accounts.openTail[index]!;
+    const columns = this.columns;
+    columns.previous[slot] = tail;
+    columns.next[slot] = NONE;
+    if (tail === NONE) accounts.openHead[index] = slot;
+    else columns.next[tail] = slot;
+    accounts.openTail[index] = slot;
     this.openCount += 1;
-    if (order.clientOrderId !== '') {
-      this.orderIdByClientOrderId.set(clientOrderIdKey(order.accountId, order.clientOrderId), order.orderId);
-    }
+  }
+
+  private unlinkOpen(slot: number): void {
+    const accounts = this.accounts;
+    const columns = this.columns;
+    const index = accounts.indexOf(columns.accountId[slot]!);
+    if (index === NONE) invariantBroken(`ReadModels: order ${columns.orderId[slot]} of an unknown account`);
+    const previous = columns.previous[slot]!;
+    const next = columns.next[slot]!;
+    if (previous === NONE) {
+      if (accounts.openHead[index] !== slot) invariantBroken(`ReadModels: order ${columns.orderId[slot]} was not open`);
+      accounts.openHead[index] = next;
+    } else columns.next[previous] = next;
+    if (next === NONE) accounts.openTail[index] = previous;
+    else columns.previous[next] = previous;
+    columns.previous[slot] = NONE;
+    columns.next[slot] = NONE;
   }
 
   /** Appends a just-closed order to the ring, evicting the oldest closed order when full. */
-  private retainClosed(order: MutableOrderState): void {
+  private retainClosed(orderId: number): void {
     if (this.closedCount === this.closedOrdersMax) this.evictOldestClosed();
     const index = (this.closedHead + this.closedCount) % this.closedOrdersMax;
-    this.closedRing[index] = order.orderId;
+    this.closedRing[index] = orderId;
     this.closedCount += 1;
-    this.closedFillsTotal += order.fills?.length ?? 0;
-    while (this.closedFillsTotal > this.closedOrderFillsMax) this.dropOldestFills();
   }
 
   private evictOldestClosed(): void {
     const orderId = this.closedRing[this.closedHead]!;
-    const order = this.orders.get(orderId);
-    if (!(order !== undefined && order.closedSeq !== 0)) invariantBroken(`ReadModels: closed order ${orderId} missing`);
-    if (this.fillsCursor > 0) this.fillsCursor -= 1;
-    else this.closedFillsTotal -= order.fills?.length ?? 0;
-    this.orders.delete(orderId);
-    if (order.clientOrderId !== '') {
-      const key = clientOrderIdKey(order.accountId, order.clientOrderId);
-      if (this.orderIdByClientOrderId.get(key) === orderId) this.orderIdByClientOrderId.delete(key);
-    }
+    const slot = this.slotByOrderId.get(orderId);
+    if (!(slot !== ABSENT && this.columns.closedSeq[slot] !== 0)) invariantBroken(`ReadModels: closed order ${orderId} missing`);
+    this.forgetOrder(slot);
     this.closedHead = (this.closedHead + 1) % this.closedOrdersMax;
     this.closedCount -= 1;
   }
 
-  private dropOldestFills(): void {
-    assert(this.fillsCursor < this.closedCount, 'ReadModels: fills counted for no closed order');
-    const orderId = this.closedRing[(this.closedHead + this.fillsCursor) % this.closedOrdersMax]!;
-    const order = this.orders.get(orderId);
-    if (!(order !== undefined)) invariantBroken(`ReadModels: closed order ${orderId} missing`);
-    this.closedFillsTotal -= order.fills?.length ?? 0;
-    order.fills = null;
-    this.fillsCursor += 1;
+  /** Drops a closed order and its clientOrderId entry (when it still points at this order). */
+  private forgetOrder(slot: number): void {
+    const columns = this.columns;
+    const orderId = columns.orderId[slot]!;
+    const clientOrderId = columns.clientOrderId[slot]!;
+    if (clientOrderId !== '') {
+      const key = clientOrderIdKey(columns.accountId[slot]!, clientOrderId);
+      if (this.orderIdByClientOrderId.get(key) === orderId) this.orderIdByClientOrderId.delete(key);
+    }
+    if (!this.slotByOrderId.delete(orderId)) invariantBroken(`ReadModels: order ${orderId} is not indexed`);
+    columns.release(slot);
   }
 
   private recordFunding(command: Readonly<Command>): void {

@@ -87,8 +87,9 @@ export function registerOrderRoutes(app: FastifyInstance, context: GatewayContex
         throw rejectError(result.code);
       }
       // Accepted and sequenced; the order may still have filled or expired in between (cancel reject).
-      if (order.status !== 'cancelled' || order.closedSeq !== result.seq) throw orderNotOpen(orderId);
-      return currentView(context, order, false);
+      const after = readModels.order(orderId);
+      if (after === undefined || after.status !== 'cancelled' || after.closedSeq !== result.seq) throw orderNotOpen(orderId);
+      return currentView(context, after, false);
     },
   );
 

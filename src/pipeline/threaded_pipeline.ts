@@ -458,7 +458,7 @@ function readModelsOptionsOf(readModels: ReadModels): ReadModelsOptions {
   return {
     closedOrdersMax: readModels.closedOrdersMax,
     tradesMax: readModels.tradesMax,
-    closedOrderFillsMax: readModels.closedOrderFillsMax,
+    fillsMax: readModels.fillsMax,
     fundingResultsMax: readModels.fundingResultsMax,
   };
 }

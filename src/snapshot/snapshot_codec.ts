@@ -391,7 +391,7 @@ function decodeRestingOrders(encoded: unknown): RestingOrder[] {
 /** Order statuses by code (the snapshot stores the code). Append only: the codes are on disk. */
 const STATUS_CODES: readonly OrderStatus[] = ['new', 'partially_filled', 'filled', 'expired', 'cancelled'];
 
-/** The fill count of an order whose fills were dropped (a closed order beyond closedOrderFillsMax). */
+/** The fill count of an order whose fills were dropped (its trades are older than the read models' fillsMax). */
 const FILLS_DROPPED = 0xffffffff;
 
 function encodeReadModels(state: Readonly<ReadModelsState>): object {

@@ -57,7 +57,7 @@ describe('ReadModels driven by the real core', () => {
     const order = readModels.order(orderId)!;
     expect(order).toMatchObject({ status: 'new', filledSteps: 0, remainingSteps: TENTH, closedSeq: 0, clientOrderId: 'c-1' });
     expect(order.fills).toEqual([]);
-    expect(readModels.orderByClientOrderId(1, 'c-1')).toBe(order);
+    expect(readModels.orderByClientOrderId(1, 'c-1')).toEqual(order);
     expect(readModels.orderByClientOrderId(2, 'c-1')).toBeUndefined();
     expect(readModels.openOrders(1).map((o) => o.orderId)).toEqual([orderId]);
     const bids = readModels.bookSide(BTC_USDT, Side.Buy);
@@ -202,8 +202,8 @@ describe('ReadModels memory bounds', () => {
     expect(readModels.openOrderCount).toBe(1);
   });
 
-  it('drops the fill lists of the oldest closed orders beyond closedOrderFillsMax', () => {
-    const { readModels, deposit, limit } = setup({ closedOrderFillsMax: 2 });
+  it('keeps the fills of the last fillsMax trades only', () => {
+    const { readModels, deposit, limit } = setup({ fillsMax: 2 });
     deposit(1, USDT, 100_000_000_000);
     deposit(2, BTC, 100_000_000);
     const takers: number[] = [];
@@ -237,7 +237,7 @@ describe('ReadModels memory bounds', () => {
   });
 
   it('documents its defaults', () => {
-    expect(READ_MODELS_DEFAULTS).toEqual({ closedOrdersMax: 100_000, tradesMax: 1_000, closedOrderFillsMax: 1_000_000, fundingResultsMax: 65_536 });
+    expect(READ_MODELS_DEFAULTS).toEqual({ closedOrdersMax: 100_000, tradesMax: 1_000, fillsMax: 1_000_000, fundingResultsMax: 65_536 });
     expect(() => new ReadModels(defaultMarketSet(), { closedOrdersMax: 0 })).toThrow(/closedOrdersMax/);
   });
 });
@@ -296,6 +296,45 @@ describe('ReadModels from hand-written event sequences', () => {
     expect(readModels.bookSide(BTC_USDT, Side.Sell).size).toBe(0);
     expect(readModels.recentTrades(BTC_USDT, 5).map((trade) => trade.tradeId)).toEqual([2, 1]);
     expect(readModels.lastSeq).toBe(3);
+  });
+
+  it('grows past its initial columns and keeps the open orders of each account in orderId order', () => {
+    const readModels = new ReadModels(defaultMarketSet(), { closedOrdersMax: 10 });
+    const total = 70_000; // more than the 65,536 slots the columns start with
+    for (let seq = 1; seq <= total; seq += 1) {
+      const command = placeCommand(seq, { accountId: 1 + (seq % 3), clientOrderId: seq % 1000 === 0 ? `c${seq}` : '' });
+      readModels.onCommand(command);
+      readModels.onCommandEnd(command);
+    }
+    // Close every order of account 2 but the last, in reverse, then one of account 1 in the middle.
+    let seq = total;
+    const close = (orderId: number, accountId: number) => {
+      seq += 1;
+      const cancel = Object.assign(createCommand(), { type: CommandType.Cancel, seq, accountId, orderId });
+      readModels.onCommand(cancel);
+      readModels.onOrderDone({ orderId, accountId, marketId: BTC_USDT, side: Side.Sell, reason: DoneReason.Cancelled, remainingSteps: 10, seq });
+      readModels.onCommandEnd(cancel);
+    };
+    const ofAccount2 = Array.from({ length: total }, (_, i) => i + 1).filter((id) => id % 3 === 1);
+    for (const orderId of ofAccount2.slice(0, -1).reverse()) close(orderId, 2);
+    close(30_000, 1);
+    expect(readModels.openOrders(2).map((order) => order.orderId)).toEqual([ofAccount2.at(-1)]);
+    const ofAccount1 = readModels.openOrders(1).map((order) => order.orderId);
+    expect(ofAccount1).toEqual(Array.from({ length: total }, (_, i) => i + 1).filter((id) => id % 3 === 0 && id !== 30_000));
+    expect(readModels.openOrderCount).toBe(total - ofAccount2.length);
+    expect(readModels.closedOrderCount).toBe(10);
+    // Only the last 10 closed orders are kept; the clientOrderId of an evicted one is forgotten.
+    expect(readModels.order(30_000)).toMatchObject({ status: 'cancelled', closedSeq: seq });
+    expect(readModels.order(ofAccount2[0]!)).toBeDefined(); // closed last of its account
+    expect(readModels.order(ofAccount2[100]!)).toBeUndefined();
+    expect(readModels.orderByClientOrderId(1, 'c69000')?.orderId).toBe(69_000);
+    const evictedWithId = ofAccount2.find((id) => id % 1000 === 0 && readModels.order(id) === undefined)!;
+    expect(readModels.orderByClientOrderId(2, `c${evictedWithId}`)).toBeUndefined();
+    // A fresh model restored from this one's export answers the same.
+    const restored = new ReadModels(defaultMarketSet(), { closedOrdersMax: 10 });
+    restored.restoreState(readModels.exportState());
+    expect(restored.exportState()).toEqual(readModels.exportState());
+    expect(restored.openOrders(1).length).toBe(ofAccount1.length);
   });
 
   it('a cancel reject leaves the order untouched and is counted', () => {

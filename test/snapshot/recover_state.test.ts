@@ -80,7 +80,7 @@ describe('recovery from a snapshot and the WAL after it', () => {
   });
 
   it('restores read models under smaller limits exactly as the stream would have trimmed them', () => {
-    const smaller = { closedOrdersMax: 300, closedOrderFillsMax: 100, fundingResultsMax: 20, tradesMax: 10 };
+    const smaller = { closedOrdersMax: 300, fillsMax: 100, fundingResultsMax: 20, tradesMax: 10 };
     const viaSnapshot = new ReadModels(marketSet, smaller);
     viaSnapshot.restoreState(recover(dataDir).readModels);
     expect(viaSnapshot.closedOrderCount).toBe(300);

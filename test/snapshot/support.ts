@@ -23,7 +23,7 @@ export const marketSet = defaultMarketSet();
 export const limits = DEFAULT_CORE_LIMITS;
 
 /** Small read-model limits, so that eviction of closed orders, fills and funding results happens. */
-export const READ_MODELS: ReadModelsOptions = { closedOrdersMax: 700, closedOrderFillsMax: 400, fundingResultsMax: 60, tradesMax: 25 };
+export const READ_MODELS: ReadModelsOptions = { closedOrdersMax: 700, fillsMax: 400, fundingResultsMax: 60, tradesMax: 25 };
 
 /** A flow small enough for a test, with a real book and real idempotency traffic. */
 export const TEST_FLOW = { accounts: 150, bookTarget: 1_500, fundingScale: 0.05 };
