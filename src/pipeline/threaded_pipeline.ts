@@ -106,15 +106,70 @@ export interface StopReport extends StateSummary {
   durableSeq: number;
 }
 
-interface Pending {
-  resolve: (result: SubmitResult) => void;
-  startedAt: number;
-  commandType: CommandType;
+/**
+ * The requests in flight, in preallocated columns: a request id is a slot + 1 (0 means "no
+ * request" on the rings), taken from a stack of free slots at submit and given back when its
+ * result arrives. Bounded: with every slot taken, submit answers "overloaded" (503), as for a full ring.
+ */
+class PendingRequests {
+  readonly capacity: number;
+  private readonly resolvers: (((result: SubmitResult) => void) | undefined)[];
+  private readonly startedAt: Float64Array;
+  private readonly freeSlots: Int32Array;
+  private freeCount: number;
+
+  constructor(capacity: number) {
+    this.capacity = capacity;
+    this.resolvers = new Array<((result: SubmitResult) => void) | undefined>(capacity).fill(undefined);
+    this.startedAt = new Float64Array(capacity);
+    this.freeSlots = new Int32Array(capacity);
+    for (let slot = 0; slot < capacity; slot += 1) this.freeSlots[slot] = capacity - 1 - slot;
+    this.freeCount = capacity;
+  }
+
+  get size(): number {
+    return this.capacity - this.freeCount;
+  }
+
+  /** A request id, or 0 when every slot is taken. */
+  take(): number {
+    if (this.freeCount === 0) return 0;
+    this.freeCount -= 1;
+    return this.freeSlots[this.freeCount]! + 1;
+  }
+
+  /** Gives back an id that take() handed out and that never got a resolver (encoding failed). */
+  giveBack(requestId: number): void {
+    this.freeSlots[this.freeCount] = requestId - 1;
+    this.freeCount += 1;
+  }
+
+  attach(requestId: number, resolve: (result: SubmitResult) => void, startedAt: number): void {
+    this.resolvers[requestId - 1] = resolve;
+    this.startedAt[requestId - 1] = startedAt;
+  }
+
+  /** Completes a request: its resolver and start time, or undefined for an id not in flight. */
+  complete(requestId: number): ((result: SubmitResult) => void) | undefined {
+    const slot = requestId - 1;
+    if (!(slot >= 0 && slot < this.capacity)) return undefined;
+    const resolve = this.resolvers[slot];
+    if (resolve === undefined) return undefined;
+    this.resolvers[slot] = undefined;
+    this.completedStartedAt = this.startedAt[slot]!;
+    this.freeSlots[this.freeCount] = slot;
+    this.freeCount += 1;
+    return resolve;
+  }
+
+  /** The start time of the request `complete` returned last. */
+  completedStartedAt = 0;
 }
 
 /** Messages handled per turn of the main-thread consumer before it yields to HTTP. */
 const CONSUME_BATCH_MAX = 8192;
-const REQUEST_ID_MAX = 0xffffffff;
+/** Requests in flight per ring slot of G→S: room for every ring of the pipeline to be full. */
+const PENDING_PER_RING_SLOT = 8;
 
 export class ThreadedPipeline implements PipelineHandle {
   private phaseValue: PipelinePhase = 'recovering';
@@ -122,8 +177,7 @@ export class ThreadedPipeline implements PipelineHandle {
   private readonly counterMemory = new SharedCounters();
   private wiring: ThreadWiring | undefined;
   private workers: Worker[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private nextRequestId = 1;
+  private readonly pending: PendingRequests;
   private commandsRing: SpscRing | undefined;
   private rejects: Inbox | undefined;
   private reports: Inbox | undefined;
@@ -150,7 +204,9 @@ export class ThreadedPipeline implements PipelineHandle {
     balance: createBalanceMessage(),
   };
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    this.pending = new PendingRequests(options.ringCapacity * PENDING_PER_RING_SLOT);
+  }
 
   get phase(): PipelinePhase {
     return this.phaseValue;
@@ -220,8 +276,11 @@ export class ThreadedPipeline implements PipelineHandle {
     const ring = this.commandsRing!;
     const offset = ring.claim();
     if (offset < 0) return Promise.resolve({ status: 'overloaded' });
-    const requestId = this.nextRequestId;
-    this.nextRequestId = requestId === REQUEST_ID_MAX ? 1 : requestId + 1;
+    const requestId = this.pending.take();
+    if (requestId === 0) {
+      ring.unclaim();
+      return Promise.resolve({ status: 'overloaded' });
+    }
     const message = this.scratch.message;
     message.requestId = requestId;
     copyCommand(command, message.command);
@@ -229,6 +288,7 @@ export class ThreadedPipeline implements PipelineHandle {
       encodeCommand(ring, offset, message);
     } catch (error) {
       ring.unclaim();
+      this.pending.giveBack(requestId);
       throw error;
     }
     // Batched publication: every command submitted in this turn of the event loop becomes visible
@@ -237,9 +297,8 @@ export class ThreadedPipeline implements PipelineHandle {
       this.publishScheduled = true;
       queueMicrotask(this.publishCommands);
     }
-    return new Promise((resolve) => {
-      this.pending.set(requestId, { resolve, startedAt: performance.now(), commandType: command.type });
-    });
+    const startedAt = performance.now();
+    return new Promise((resolve) => this.pending.attach(requestId, resolve, startedAt));
   }
 
   counters(): PipelineCounters {
@@ -435,14 +494,13 @@ export class ThreadedPipeline implements PipelineHandle {
   }
 
   private resolve(requestId: number, result: SubmitResult): void {
-    const pending = this.pending.get(requestId);
-    if (pending === undefined) {
+    const resolve = this.pending.complete(requestId);
+    if (resolve === undefined) {
       this.die(new Error(`pipeline: a result came back for unknown request ${requestId}`));
       return;
     }
-    this.pending.delete(requestId);
-    this.latency.record(performance.now() - pending.startedAt);
-    pending.resolve(result);
+    this.latency.record(performance.now() - this.pending.completedStartedAt);
+    resolve(result);
   }
 
   private logRecovery(recovery: WalRecovery): void {
