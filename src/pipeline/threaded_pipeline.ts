@@ -291,11 +291,13 @@ export class ThreadedPipeline implements PipelineHandle {
       this.pending.giveBack(requestId);
       throw error;
     }
-    // Batched publication: every command submitted in this turn of the event loop becomes visible
-    // with one store of the ring's tail and at most one wake-up of the sequencer thread.
+    // Batched publication: every command submitted in this turn of the event loop (all the HTTP
+    // requests its poll phase parsed, not just this one) becomes visible with one store of the
+    // ring's tail and at most one wake-up of the sequencer thread: a futex wake costs more than
+    // handling a request, so waking once per request would make it the main thread's largest cost.
     if (!this.publishScheduled) {
       this.publishScheduled = true;
-      queueMicrotask(this.publishCommands);
+      setImmediate(this.publishCommands);
     }
     const startedAt = performance.now();
     return new Promise((resolve) => this.pending.attach(requestId, resolve, startedAt));
