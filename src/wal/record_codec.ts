@@ -63,6 +63,7 @@ assert(RECORD_TYPE_OFFSET === RECORD_TIMESTAMP_OFFSET + 8, 'record header: type 
 assert(RECORD_PADDING_OFFSET === RECORD_TYPE_OFFSET + 1, 'record header: padding follows the type');
 assert(RECORD_HEADER_BYTES === RECORD_PADDING_OFFSET + RECORD_PADDING_BYTES, 'record header size matches its layout');
 assert(RECORD_HEADER_BYTES % 8 === 0, 'record header keeps 8-byte alignment');
+assert(RECORD_TYPE_OFFSET + 8 === RECORD_HEADER_BYTES && RECORD_PADDING_BYTES === 7, 'record header: type and padding are the last two words');
 
 const TWO_POW_32 = 4294967296;
 /** High word of Number.MAX_SAFE_INTEGER: a u64 above it is not an exact JavaScript number. */
@@ -181,6 +182,17 @@ export function writeSafeU64(bytes: Uint8Array, offset: number, value: number): 
 export class RecordEncoder {
   /** CRC of the last record encoded: the seed of the next one. */
   crc = 0;
+  /** A DataView over the last target (the writer always passes its one batch buffer). */
+  private view: DataView = new DataView(new ArrayBuffer(0));
+  private viewTarget: Uint8Array | null = null;
+
+  private viewOf(target: Uint8Array): DataView {
+    if (target !== this.viewTarget) {
+      this.view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+      this.viewTarget = target;
+    }
+    return this.view;
+  }
 
   /**
    * Encodes `command` as one record at `target[offset..]`, chained to `prevCrc`.
@@ -195,13 +207,20 @@ export class RecordEncoder {
     // writeBody cut the body short (without throwing) if it ran past the end: nothing of the
     // target before `offset` was touched, and the caller's batch ends at `offset`.
     assert(recordEnd <= target.length, 'RecordEncoder: record does not fit the target');
-    writeU32(target, offset + RECORD_BODY_BYTES_OFFSET, bodyBytes);
-    writeSafeU64(target, offset + RECORD_SEQ_OFFSET, command.seq);
-    writeSafeU64(target, offset + RECORD_TIMESTAMP_OFFSET, command.timestampMs);
-    target[offset + RECORD_TYPE_OFFSET] = command.type;
-    for (let i = 0; i < RECORD_PADDING_BYTES; i++) target[offset + RECORD_PADDING_OFFSET + i] = 0;
+    // Whole-word stores through a DataView: a third of the byte stores of writeU32 / writeSafeU64.
+    const view = this.viewOf(target);
+    const seq = command.seq;
+    const timestampMs = command.timestampMs;
+    view.setUint32(offset + RECORD_BODY_BYTES_OFFSET, bodyBytes, true);
+    view.setUint32(offset + RECORD_SEQ_OFFSET, seq >>> 0, true);
+    view.setUint32(offset + RECORD_SEQ_OFFSET + 4, (seq - (seq >>> 0)) / TWO_POW_32, true);
+    view.setUint32(offset + RECORD_TIMESTAMP_OFFSET, timestampMs >>> 0, true);
+    view.setUint32(offset + RECORD_TIMESTAMP_OFFSET + 4, (timestampMs - (timestampMs >>> 0)) / TWO_POW_32, true);
+    // The type and the zero padding after it, as two words: type, 0, 0, 0 | 0, 0, 0, 0.
+    view.setUint32(offset + RECORD_TYPE_OFFSET, command.type, true);
+    view.setUint32(offset + RECORD_TYPE_OFFSET + 4, 0, true);
     const crc = crc32Range(target, offset + RECORD_CRC_COVERED_FROM, recordEnd, prevCrc);
-    writeU32(target, offset + RECORD_CRC_OFFSET, crc);
+    view.setUint32(offset + RECORD_CRC_OFFSET, crc, true);
     this.crc = crc;
     return recordEnd - offset;
   }

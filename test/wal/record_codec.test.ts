@@ -285,4 +285,15 @@ describe('record codec', () => {
     command.clientOrderId = '\u{1F600}';
     expect(commandFault(command)).toMatch(/bad characters/);
   });
+
+  it('encodes into views at any byte offset of their buffer, and into a different target each call', () => {
+    const encoder = new RecordEncoder();
+    const expected = encodeOne(sampleCommand(3), 0x55).bytes;
+    const buffer = new Uint8Array(RECORD_BYTES_MAX * 3).fill(0xaa);
+    for (const target of [buffer.subarray(7), new Uint8Array(RECORD_BYTES_MAX), buffer.subarray(13, 13 + RECORD_BYTES_MAX * 2)]) {
+      const size = encoder.encode(sampleCommand(3), 0x55, target, 5);
+      expect(target.slice(5, 5 + size)).toEqual(expected);
+    }
+    expect(buffer.subarray(0, 7).every((byte) => byte === 0xaa)).toBe(true);
+  });
 });
