@@ -5,6 +5,7 @@
  * `timestampMs`; the WAL stores it; matching and settlement read it. State machines never keep
  * a reference to a Command: they copy the fields they need, so shells reuse one object per slot.
  */
+import { assert } from './assert.ts';
 import type { Market } from './markets.ts';
 import { notionalCeil } from './markets.ts';
 
@@ -23,6 +24,18 @@ export type TimeInForce = (typeof TimeInForce)[keyof typeof TimeInForce];
 /** A clientOrderId is 1–36 characters of [A-Za-z0-9_-] (API.md); '' means none. */
 export const CLIENT_ORDER_ID_LENGTH_MAX = 36;
 export const CLIENT_ORDER_ID_PATTERN = /^[A-Za-z0-9_-]{1,36}$/;
+
+/** One character of a clientOrderId, as CLIENT_ORDER_ID_PATTERN allows it (hot paths test codes, not the regex). */
+export function isClientOrderIdChar(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) || // 0-9
+    (code >= 0x41 && code <= 0x5a) || // A-Z
+    (code >= 0x61 && code <= 0x7a) || // a-z
+    code === 0x5f || // _
+    code === 0x2d // -
+  );
+}
+assert(CLIENT_ORDER_ID_PATTERN.source === '^[A-Za-z0-9_-]{1,36}$', 'isClientOrderIdChar implements CLIENT_ORDER_ID_PATTERN');
 export const ACCOUNT_ID_MAX = 4294967295;
 
 export interface Command {

@@ -49,6 +49,7 @@ import { InvariantError, assert } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import {
   CLIENT_ORDER_ID_LENGTH_MAX,
+  isClientOrderIdChar,
   CommandType,
   OrderType,
   Side,
@@ -271,15 +272,6 @@ function checkTag(views: SlotViews, offset: number, expected: MessageTag): void 
   if (tag !== expected) fail('tag', tag, `${expected}`);
 }
 
-function isClientOrderIdChar(code: number): boolean {
-  return (
-    (code >= 0x30 && code <= 0x39) || // 0-9
-    (code >= 0x41 && code <= 0x5a) || // A-Z
-    (code >= 0x61 && code <= 0x7a) || // a-z
-    code === 0x5f || // _
-    code === 0x2d // -
-  );
-}
 
 /** Reads the tag of the slot at `offset` (validated), for dispatch before decoding. */
 export function readTag(views: SlotViews, offset: number): MessageTag {
