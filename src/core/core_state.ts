@@ -40,10 +40,11 @@ export function engineFromState(marketSet: MarketSet, limits: CoreLimits, sink: 
   return engine;
 }
 
-export function exportCoreState(core: ExchangeCore): CoreState {
+/** `clientOrderIdColumns`: the sequencer's clientOrderIds as columns (snapshots), not rows. */
+export function exportCoreState(core: ExchangeCore, options: { clientOrderIdColumns?: boolean } = {}): CoreState {
   return {
     lastSeq: core.lastSeq,
-    sequencer: core.sequencer.exportState(),
+    sequencer: core.sequencer.exportState(options),
     ledger: core.ledger.exportState(),
     engine: exportEngineState(core.engine, core.marketSet),
   };

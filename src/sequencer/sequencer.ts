@@ -25,6 +25,8 @@ import {
 } from '../domain/commands.ts';
 import { UNITS_MAX } from '../domain/fixed_point.ts';
 import { ABSENT, IdTable } from '../domain/id_table.ts';
+import type { ClientOrderIdColumns } from './client_order_id_table.ts';
+import { ClientOrderIdTable } from './client_order_id_table.ts';
 import type { CoreLimits } from '../domain/limits.ts';
 import { validateCoreLimits } from '../domain/limits.ts';
 import type { Market, MarketSet } from '../domain/markets.ts';
@@ -43,6 +45,11 @@ export interface SequencerState {
   openOrders: [number, number][];
   /** Remembered (accountId, clientOrderId) → orderId, oldest first (the next to be forgotten). */
   clientOrderIds: [number, string, number][];
+  /**
+   * The same pairs as columns (snapshots: a million of them restore as byte runs, with no string or
+   * array per pair). When present, `clientOrderIds` is empty.
+   */
+  clientOrderIdColumns?: ClientOrderIdColumns;
 }
 
 export class Sequencer {
@@ -66,8 +73,8 @@ export class Sequencer {
 
   /** orderId → accountId for every order accepted and not yet reported closed by settlement. */
   private readonly openOrders: IdTable;
-  /** `${accountId}:${clientOrderId}` → orderId, in insertion order so that eviction is deterministic. */
-  private readonly clientOrderIds = new Map<string, number>();
+  /** (accountId, clientOrderId) → orderId, a FIFO ring: the oldest pair is forgotten first, deterministically. */
+  private readonly clientOrderIds: ClientOrderIdTable;
 
   constructor(marketSet: MarketSet, limits: CoreLimits, nextSeq = 1) {
     const limitErrors = validateCoreLimits(limits);
@@ -85,6 +92,7 @@ export class Sequencer {
     this.spendable = new Float64Array(limits.accountsMax * this.assetCount);
     this.accountIndexById = new IdTable(limits.accountsMax, 'accountsMax');
     this.openOrders = new IdTable(limits.ordersOpenMax, 'ordersOpenMax');
+    this.clientOrderIds = new ClientOrderIdTable(limits.clientOrderIdsMax);
   }
 
   get nextSeq(): number {
@@ -173,7 +181,7 @@ export class Sequencer {
   /** The orderId an (accountId, clientOrderId) pair was accepted as; 0 when unknown or forgotten. */
   orderIdForClientOrderId(accountId: number, clientOrderId: string): number {
     if (clientOrderId === '') return 0;
-    return this.clientOrderIds.get(clientOrderIdKey(accountId, clientOrderId)) ?? 0;
+    return this.clientOrderIds.get(accountId, clientOrderId);
   }
 
   /** Visits every (account, asset) spendable amount, accounts in ascending id order, assets in id order. */
@@ -184,7 +192,8 @@ export class Sequencer {
     }
   }
 
-  exportState(): SequencerState {
+  /** `clientOrderIdColumns`: the clientOrderId pairs as columns (snapshots) rather than rows. */
+  exportState(options: { clientOrderIdColumns?: boolean } = {}): SequencerState {
     const accounts: SequencerState['accounts'] = [];
     for (let index = 0; index < this.accountCountValue; index += 1) {
       const base = index * this.assetCount;
@@ -193,19 +202,16 @@ export class Sequencer {
         spendableUnits: Array.from(this.spendable.subarray(base, base + this.assetCount)),
       });
     }
-    const clientOrderIds: SequencerState['clientOrderIds'] = [];
-    for (const [key, orderId] of this.clientOrderIds) {
-      const colon = key.indexOf(':');
-      clientOrderIds.push([Number(key.slice(0, colon)), key.slice(colon + 1), orderId]);
-    }
-    return {
+    const state: SequencerState = {
       nextSeq: this.nextSeqValue,
       lastTimestampMs: this.lastTimestampValue,
       supplyUnits: Array.from(this.supplyUnits),
       accounts,
       openOrders: this.openOrders.sortedEntries(),
-      clientOrderIds,
+      clientOrderIds: options.clientOrderIdColumns === true ? [] : this.clientOrderIds.rows(),
     };
+    if (options.clientOrderIdColumns === true) state.clientOrderIdColumns = this.clientOrderIds.exportColumns();
+    return state;
   }
 
   static fromState(marketSet: MarketSet, limits: CoreLimits, state: SequencerState): Sequencer {
@@ -264,8 +270,8 @@ export class Sequencer {
     const shapeCode = checkPlaceShape(market, command);
     if (shapeCode !== RejectCode.None) return shapeCode;
     if (command.clientOrderId !== '') {
-      const earlierOrderId = this.clientOrderIds.get(clientOrderIdKey(command.accountId, command.clientOrderId));
-      if (earlierOrderId !== undefined) {
+      const earlierOrderId = this.clientOrderIds.get(command.accountId, command.clientOrderId);
+      if (earlierOrderId !== 0) {
         this.duplicateOrderId = earlierOrderId;
         return RejectCode.DuplicateClientOrderId;
       }
@@ -334,17 +340,8 @@ export class Sequencer {
     assert(this.spendable[slot]! >= 0, 'Sequencer.applyPlace: negative spendable');
     assert(this.openOrders.size < this.limits.ordersOpenMax, 'Sequencer.applyPlace: too many open orders');
     this.openOrders.insert(command.seq, command.accountId);
-    if (command.clientOrderId !== '') this.rememberClientOrderId(command.accountId, command.clientOrderId, command.seq);
-  }
-
-  private rememberClientOrderId(accountId: number, clientOrderId: string, orderId: number): void {
-    if (this.clientOrderIds.size >= this.limits.clientOrderIdsMax) {
-      // Map iteration follows insertion order, so the oldest pair is forgotten first, deterministically.
-      const oldestKey = this.clientOrderIds.keys().next().value;
-      assert(oldestKey !== undefined, 'Sequencer: clientOrderIds is full and empty');
-      this.clientOrderIds.delete(oldestKey);
-    }
-    this.clientOrderIds.set(clientOrderIdKey(accountId, clientOrderId), orderId);
+    // When full, the table forgets its oldest pair first.
+    if (command.clientOrderId !== '') this.clientOrderIds.insert(command.accountId, command.clientOrderId, command.seq);
   }
 
   private createAccount(accountId: number): number {
@@ -393,25 +390,33 @@ export class Sequencer {
       if (!(!this.openOrders.has(orderId))) invariantBroken(`Sequencer.fromState: open order ${orderId} twice`);
       this.openOrders.insert(orderId, accountId);
     }
-    assert(state.clientOrderIds.length <= this.limits.clientOrderIdsMax, 'Sequencer.fromState: too many clientOrderIds');
-    for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
-      if (!(CLIENT_ORDER_ID_PATTERN.test(clientOrderId))) invariantBroken(`Sequencer.fromState: bad clientOrderId "${clientOrderId}"`);
+    this.restoreClientOrderIds(state);
+  }
+
+  private restoreClientOrderIds(state: SequencerState): void {
+    const columns = state.clientOrderIdColumns;
+    const count = columns === undefined ? state.clientOrderIds.length : columns.accountIds.length;
+    assert(count <= this.limits.clientOrderIdsMax, 'Sequencer.fromState: too many clientOrderIds');
+    const checkEntry = (accountId: number, orderId: number) => {
       if (!(this.accountIndexById.has(accountId))) invariantBroken(`Sequencer.fromState: clientOrderId of unknown account ${accountId}`);
       if (!(this.isPastSeq(orderId))) invariantBroken(`Sequencer.fromState: clientOrderId order ${orderId} out of range`);
-      const key = clientOrderIdKey(accountId, clientOrderId);
-      if (!(!this.clientOrderIds.has(key))) invariantBroken(`Sequencer.fromState: clientOrderId ${key} twice`);
-      this.clientOrderIds.set(key, orderId);
+    };
+    if (columns !== undefined) {
+      assert(state.clientOrderIds.length === 0, 'Sequencer.fromState: clientOrderIds as rows and as columns');
+      this.clientOrderIds.restoreColumns(columns, checkEntry);
+      return;
+    }
+    for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
+      if (!(CLIENT_ORDER_ID_PATTERN.test(clientOrderId))) invariantBroken(`Sequencer.fromState: bad clientOrderId "${clientOrderId}"`);
+      checkEntry(accountId, orderId);
+      if (this.clientOrderIds.get(accountId, clientOrderId) !== 0) invariantBroken(`Sequencer.fromState: clientOrderId ${accountId}:${clientOrderId} twice`);
+      this.clientOrderIds.insert(accountId, clientOrderId, orderId);
     }
   }
 
   private isPastSeq(seq: number): boolean {
     return Number.isSafeInteger(seq) && seq >= 1 && seq < this.nextSeqValue;
   }
-}
-
-function clientOrderIdKey(accountId: number, clientOrderId: string): string {
-  // accountId is all digits, so the first ':' always ends it: the key is unambiguous.
-  return `${accountId}:${clientOrderId}`;
 }
 
 function isAccountId(accountId: number): boolean {
