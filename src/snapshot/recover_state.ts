@@ -181,20 +181,26 @@ function trySnapshot(
   }
 }
 
-/** The state of a snapshot as a core (and read models), checked; throws on any disagreement. */
+/**
+ * The state of a snapshot as a core (and read models), checked; throws on any disagreement.
+ *
+ * The core is built first, while the heap is still small: its preallocated tables (hundreds of
+ * megabytes of typed arrays at the default limits) make V8 run full collections as they are
+ * allocated, and each of those walks whatever else is alive, such as decoded read models.
+ */
 function rebuild(loaded: LoadedSnapshotFile, options: StateRecoveryOptions): ExchangeCore {
   const { meta } = loaded.body;
   if (meta.markets !== marketsFingerprint(options.marketSet)) throw new Error('it was made with another market set');
-  let readModelsState: ReadModelsState | null = null;
-  if (options.readModels !== undefined) {
-    readModelsState = loaded.body.readModels();
-    if (readModelsState === null) throw new Error('it holds no read models');
-  }
+  if (options.readModels !== undefined && !loaded.body.hasReadModels) throw new Error('it holds no read models');
   const core = ExchangeCore.fromState(options.marketSet, options.limits, loaded.body.core(), options.readModels ?? {});
   const digest = stateDigest(core);
   if (digest.digest !== meta.digest.digest) throw new Error(`digest mismatch: the state rebuilt gives ${digest.digest}, the snapshot says ${meta.digest.digest}`);
   checkCoreInvariants(core);
-  if (readModelsState !== null) options.readModels!.restoreState(readModelsState);
+  if (options.readModels !== undefined) {
+    const readModelsState: ReadModelsState | null = loaded.body.readModels();
+    if (readModelsState === null) throw new Error('it holds no read models');
+    options.readModels.restoreState(readModelsState);
+  }
   return core;
 }
 

@@ -17,11 +17,15 @@ import { Decoder, Encoder } from '@msgpack/msgpack';
 import { createHash } from 'node:crypto';
 import type { CoreState } from '../core/core_state.ts';
 import type { StateSummary } from '../core/state_digest.ts';
+import { invariantBroken } from '../domain/assert.ts';
 import type { RestingOrder } from '../matching/matching_engine.ts';
 import type { MarketSet } from '../domain/markets.ts';
 import type { Fill, OrderState, OrderStatus, ReadModelsState } from '../gateway/read_models.ts';
 import type { OrderType, Side, TimeInForce } from '../domain/commands.ts';
 import type { TradeRecord } from '../gateway/trade_history.ts';
+import type { ClientOrderIdColumns } from '../sequencer/client_order_id_table.ts';
+import { CLIENT_ORDER_ID_BYTES_MAX } from '../sequencer/client_order_id_table.ts';
+import type { SequencerState } from '../sequencer/sequencer.ts';
 import type { LedgerOrderState } from '../settlement/ledger.ts';
 import type { WalRecordPosition } from '../wal/wal_reader.ts';
 import type { EncodedTable } from './columns.ts';
@@ -40,7 +44,12 @@ import {
   expectString,
 } from './columns.ts';
 
-export const SNAPSHOT_BODY_FORMAT = 1;
+/**
+ * 2: the sequencer's clientOrderIds are columns of ids, lengths and raw ASCII bytes (1: one
+ * NUL-joined string, which took a split and a string per pair to decode). Both are read.
+ */
+export const SNAPSHOT_BODY_FORMAT = 2;
+const SNAPSHOT_BODY_FORMATS_READ: readonly number[] = [1, 2];
 
 /** What a snapshot stands for: the state after the record `seq`, and where that is in the log. */
 export interface SnapshotMeta {
@@ -66,6 +75,8 @@ export interface SnapshotContent extends SnapshotMeta {
 export interface SnapshotBody {
   meta: SnapshotMeta;
   core(): CoreState;
+  /** False when the snapshot was written without read models. */
+  hasReadModels: boolean;
   /** Null when the snapshot was written without read models. */
   readModels(): ReadModelsState | null;
 }
@@ -107,7 +118,7 @@ export function encodeSnapshotBody(content: Readonly<SnapshotContent>): Uint8Arr
 
 export function decodeSnapshotBody(bytes: Uint8Array): SnapshotBody {
   const body = expectObject(newDecoder().decode(bytes), 'snapshot body');
-  checkFormat(body['format'] === SNAPSHOT_BODY_FORMAT, () => `unsupported snapshot body format ${String(body['format'])} (this build reads ${SNAPSHOT_BODY_FORMAT})`);
+  checkFormat(SNAPSHOT_BODY_FORMATS_READ.includes(body['format'] as number), () => `unsupported snapshot body format ${String(body['format'])} (this build reads ${SNAPSHOT_BODY_FORMATS_READ.join(' and ')})`);
   const digest = expectObject(body['digest'], 'digest');
   const meta: SnapshotMeta = {
     seq: expectNumber(body['seq'], 'seq'),
@@ -130,6 +141,7 @@ export function decodeSnapshotBody(bytes: Uint8Array): SnapshotBody {
   return {
     meta,
     core: () => decodeCore(newDecoder().decode(core)),
+    hasReadModels: readModels !== null,
     readModels: () => (readModels === null ? null : decodeReadModels(newDecoder().decode(readModels))),
   };
 }
@@ -159,7 +171,7 @@ function encodeCore(core: Readonly<CoreState>, assetCount: number): object {
       accounts: encodeAccountIds(sequencer.accounts, 'sequencer.accounts'),
       spendableUnits: encodeMatrix(sequencer.accounts.map((account) => account.spendableUnits), assetCount),
       openOrders: encodeOpenOrders(sequencer.openOrders),
-      clientOrderIds: encodeClientOrderIds(sequencer.clientOrderIds, 'sequencer.clientOrderIds'),
+      ...encodeSequencerClientOrderIds(sequencer),
     },
     ledger: {
       lastSeq: ledger.lastSeq,
@@ -211,6 +223,61 @@ function encodeClientOrderIds(entries: readonly (readonly [number, string, numbe
     orderId[i] = order;
   }
   return new TableWriter(count, what).u32('accountId', accountId, wrapped).str('clientOrderId', clientOrderId).f64('orderId', orderId).table();
+}
+
+/** The sequencer's clientOrderIds as a table (accountId, orderId, length) and the ids' bytes back to back. */
+function encodeSequencerClientOrderIds(sequencer: Readonly<SequencerState>): { clientOrderIds: EncodedTable; clientOrderIdBytes: Uint8Array } {
+  const columns = sequencer.clientOrderIdColumns ?? clientOrderIdRowsToColumns(sequencer.clientOrderIds);
+  if (sequencer.clientOrderIdColumns !== undefined && sequencer.clientOrderIds.length !== 0) invariantBroken('snapshot sequencer: clientOrderIds as rows and as columns');
+  const count = columns.accountIds.length;
+  let total = 0;
+  for (let i = 0; i < count; i += 1) {
+    const length = columns.lengths[i]!;
+    if (!(length >= 1 && length <= CLIENT_ORDER_ID_BYTES_MAX)) invariantBroken(`snapshot sequencer.clientOrderIds: a clientOrderId of ${length} bytes`);
+    total += length;
+  }
+  if (total !== columns.bytes.length) invariantBroken('snapshot sequencer.clientOrderIds: the lengths do not add up to the bytes');
+  const table = new TableWriter(count, 'sequencer.clientOrderIds')
+    .u32('accountId', columns.accountIds, 0)
+    .f64('orderId', columns.orderIds)
+    .u8('length', columns.lengths, 0)
+    .table();
+  return { clientOrderIds: table, clientOrderIdBytes: columns.bytes };
+}
+
+function clientOrderIdRowsToColumns(rows: readonly (readonly [number, string, number])[]): ClientOrderIdColumns {
+  const count = rows.length;
+  const columns: ClientOrderIdColumns = { accountIds: new Uint32Array(count), orderIds: new Float64Array(count), lengths: new Uint8Array(count), bytes: new Uint8Array(0) };
+  const bytes: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const [accountId, clientOrderId, orderId] = rows[i]!;
+    columns.accountIds[i] = accountId;
+    if (columns.accountIds[i] !== accountId) invariantBroken(`snapshot sequencer.clientOrderIds: account id ${accountId} does not fit 32 bits`);
+    columns.orderIds[i] = orderId;
+    if (!(clientOrderId.length >= 1 && clientOrderId.length <= CLIENT_ORDER_ID_BYTES_MAX)) invariantBroken(`snapshot sequencer.clientOrderIds: bad clientOrderId "${clientOrderId}"`);
+    columns.lengths[i] = clientOrderId.length;
+    for (let at = 0; at < clientOrderId.length; at += 1) {
+      const code = clientOrderId.charCodeAt(at);
+      if (code >= 128) invariantBroken(`snapshot sequencer.clientOrderIds: "${clientOrderId}" is not ASCII`);
+      bytes.push(code);
+    }
+  }
+  columns.bytes = Uint8Array.from(bytes);
+  return columns;
+}
+
+function decodeSequencerClientOrderIds(sequencer: Record<string, unknown>): Pick<SequencerState, 'clientOrderIds' | 'clientOrderIdColumns'> {
+  const encodedBytes = sequencer['clientOrderIdBytes'];
+  // Format 1: a NUL-joined string column.
+  if (encodedBytes === undefined) return { clientOrderIds: decodeClientOrderIds(sequencer['clientOrderIds'], 'sequencer.clientOrderIds') };
+  checkFormat(encodedBytes instanceof Uint8Array, () => 'sequencer.clientOrderIdBytes: not bytes');
+  const table = new TableReader(sequencer['clientOrderIds'], 'sequencer.clientOrderIds');
+  const lengths = table.u8('length');
+  let total = 0;
+  for (let i = 0; i < lengths.length; i += 1) total += lengths[i]!;
+  checkFormat(total === encodedBytes.length, () => 'sequencer.clientOrderIdBytes: the lengths do not add up to the bytes');
+  // The state machine checks every id's bytes and every pair as it restores them (no second pass here).
+  return { clientOrderIds: [], clientOrderIdColumns: { accountIds: table.u32('accountId'), orderIds: table.f64('orderId'), lengths, bytes: encodedBytes } };
 }
 
 function encodeLedgerOrders(orders: readonly LedgerOrderState[]): EncodedTable {
@@ -301,7 +368,7 @@ function decodeCore(encoded: unknown): CoreState {
       supplyUnits: decodeNumberList(sequencer['supplyUnits'], 'sequencer.supplyUnits'),
       accounts: spendable.map((spendableUnits, index) => ({ accountId: sequencerAccountIds[index]!, spendableUnits })),
       openOrders: decodeOpenOrders(sequencer['openOrders']),
-      clientOrderIds: decodeClientOrderIds(sequencer['clientOrderIds'], 'sequencer.clientOrderIds'),
+      ...decodeSequencerClientOrderIds(sequencer),
     },
     ledger: {
       lastSeq: expectNumber(ledger['lastSeq'], 'ledger.lastSeq'),

@@ -138,7 +138,7 @@ export class SnapshotTaker {
       walPosition: follower.lastRecordPosition,
       markets: this.markets,
       digest,
-      core: exportCoreState(core),
+      core: exportCoreState(core, { clientOrderIdColumns: true }),
       readModels: readModels.exportState(),
     };
     const body = encodeSnapshotBody(content);
@@ -161,7 +161,7 @@ export class SnapshotTaker {
       ...limits,
       ordersOpenMax: Math.max(1, state.engine.orders.length, state.ledger.orders.length, state.sequencer.openOrders.length),
       accountsMax: Math.max(1, state.ledger.accounts.length, state.sequencer.accounts.length),
-      clientOrderIdsMax: Math.max(1, state.sequencer.clientOrderIds.length),
+      clientOrderIdsMax: Math.max(1, state.sequencer.clientOrderIds.length, state.sequencer.clientOrderIdColumns?.accountIds.length ?? 0),
     };
     const rebuilt = ExchangeCore.fromState(marketSet, sized, state);
     const rebuiltDigest = stateDigest(rebuilt);

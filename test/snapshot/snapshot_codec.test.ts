@@ -7,6 +7,11 @@ import { describe, expect, it } from 'vitest';
 import type { CoreState } from '../../src/core/core_state.ts';
 import { InvariantError } from '../../src/domain/assert.ts';
 import { OrderType, Side, TimeInForce } from '../../src/domain/commands.ts';
+import { DEFAULT_CORE_LIMITS } from '../../src/domain/limits.ts';
+import { defaultMarketSet } from '../../src/domain/markets.ts';
+import { RejectCode } from '../../src/domain/reject_codes.ts';
+import { Sequencer } from '../../src/sequencer/sequencer.ts';
+import { ETH_USDT, USDT, deposit, limit } from '../sequencer/command_builders.ts';
 import type { ReadModelsState } from '../../src/gateway/read_models.ts';
 import type { SnapshotContent } from '../../src/snapshot/snapshot_codec.ts';
 import { decodeSnapshotBody, encodeSnapshotBody } from '../../src/snapshot/snapshot_codec.ts';
@@ -76,6 +81,21 @@ function readModels(): ReadModelsState {
   };
 }
 
+/** The state as rows: the decoder gives the sequencer's clientOrderIds as columns (raw bytes). */
+function asRows(state: CoreState): CoreState {
+  const { clientOrderIdColumns: columns, ...sequencer } = state.sequencer;
+  if (columns === undefined) return state;
+  const rows: [number, string, number][] = [];
+  let at = 0;
+  for (let i = 0; i < columns.accountIds.length; i += 1) {
+    const length = columns.lengths[i]!;
+    rows.push([columns.accountIds[i]!, String.fromCharCode(...columns.bytes.subarray(at, at + length)), columns.orderIds[i]!]);
+    at += length;
+  }
+  expect(sequencer.clientOrderIds).toEqual([]);
+  return { ...state, sequencer: { ...sequencer, clientOrderIds: rows } };
+}
+
 function content(state: CoreState, models: ReadModelsState | null): SnapshotContent {
   const digest = { digest: 'ab'.repeat(32), lastSeq: state.lastSeq, tradeIdLast: state.engine.tradeIdLast, accounts: 1, openOrders: 1 };
   const walPosition = models === null ? null : { segment: '00000000000000000001.wal', recordOffset: 32, nextOffset: 99 };
@@ -88,7 +108,7 @@ describe('the snapshot body codec', () => {
     const decoded = decodeSnapshotBody(encodeSnapshotBody(original));
     const { core: _core, readModels: _models, ...meta } = original;
     expect(decoded.meta).toEqual(meta);
-    expect(decoded.core()).toEqual(original.core);
+    expect(asRows(decoded.core())).toEqual(original.core);
     expect(decoded.readModels()).toEqual(original.readModels);
   });
 
@@ -100,7 +120,7 @@ describe('the snapshot body codec', () => {
     empty.ledger.orders = [];
     empty.engine.orders = [];
     const decoded = decodeSnapshotBody(encodeSnapshotBody(content(empty, null)));
-    expect(decoded.core()).toEqual(empty);
+    expect(asRows(decoded.core())).toEqual(empty);
     expect(decoded.readModels()).toBeNull();
   });
 
@@ -108,7 +128,25 @@ describe('the snapshot body codec', () => {
     const ids: [number, string, number][] = [];
     for (let i = 0; i < 32_000; i += 1) ids.push([1 + (i % 1000), `${'k'.repeat(30)}${String(i).padStart(6, '0')}`, i + 1]);
     const decoded = decodeSnapshotBody(encodeSnapshotBody(content(core(ids), null)));
-    expect(decoded.core().sequencer.clientOrderIds).toEqual(ids);
+    expect(asRows(decoded.core()).sequencer.clientOrderIds).toEqual(ids);
+  });
+
+  it("carries a sequencer's clientOrderIds exported as columns, and refuses ones that are not clientOrderIds", () => {
+    const sequencer = new Sequencer(defaultMarketSet(), DEFAULT_CORE_LIMITS);
+    expect(sequencer.submit(deposit(7, USDT, 1_000_000_000), 1)).toBe(RejectCode.None);
+    sequencer.credit(7, USDT, 1_000_000_000);
+    const ids = ['a', 'B-_9', 'z'.repeat(36)];
+    for (const clientOrderId of ids) expect(sequencer.submit(limit(7, ETH_USDT, Side.Buy, 100, 1, { clientOrderId }), 2)).toBe(RejectCode.None);
+    const state = core();
+    state.sequencer = { ...sequencer.exportState({ clientOrderIdColumns: true }) };
+    expect(state.sequencer.clientOrderIds).toEqual([]);
+    const decoded = decodeSnapshotBody(encodeSnapshotBody(content(state, null))).core().sequencer;
+    expect(asRows({ ...state, sequencer: decoded }).sequencer.clientOrderIds).toEqual(sequencer.exportState().clientOrderIds);
+    const restored = Sequencer.fromState(defaultMarketSet(), DEFAULT_CORE_LIMITS, decoded);
+    for (const [index, clientOrderId] of ids.entries()) expect(restored.orderIdForClientOrderId(7, clientOrderId)).toBe(2 + index);
+    // A byte that no clientOrderId holds (a codec that disagrees with itself) is refused on restore.
+    decoded.clientOrderIdColumns!.bytes[0] = ':'.charCodeAt(0);
+    expect(() => Sequencer.fromState(defaultMarketSet(), DEFAULT_CORE_LIMITS, decoded)).toThrow(/holds byte 58/);
   });
 
   it('refuses a value that does not fit its column instead of wrapping it', () => {
