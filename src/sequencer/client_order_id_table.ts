@@ -158,33 +158,44 @@ export class ClientOrderIdTable {
   }
 
   /**
-   * Appends entries from columns, oldest first, checking each: the id's length and bytes, and that
-   * the pair is not present yet. `checkEntry` lets the caller check accountId and orderId.
+   * Fills an empty table from columns, oldest first, checking every id's length and bytes and that
+   * no pair is there twice (the caller checks accountIds and orderIds). Written as plain loops over
+   * local typed arrays: this is the bulk of a snapshot restore at a million entries.
    */
-  restoreColumns(columns: Readonly<ClientOrderIdColumns>, checkEntry: (accountId: number, orderId: number) => void): void {
+  restoreColumns(columns: Readonly<ClientOrderIdColumns>): void {
     const { accountIds, orderIds, lengths, bytes } = columns;
     const count = accountIds.length;
+    assert(this.count === 0, 'ClientOrderIdTable.restoreColumns: the table is not empty');
     if (!(orderIds.length === count && lengths.length === count)) invariantBroken('ClientOrderIdTable.restoreColumns: columns of different lengths');
+    if (!(count <= this.capacity)) invariantBroken(`ClientOrderIdTable.restoreColumns: ${count} entries, more than ${this.capacity}`);
+    const ownBytes = this.bytes;
+    const hashes = this.hashes;
     let at = 0;
-    for (let row = 0; row < count; row += 1) {
-      const accountId = accountIds[row]!;
-      const orderId = orderIds[row]!;
-      const length = lengths[row]!;
-      checkEntry(accountId, orderId);
+    for (let entry = 0; entry < count; entry += 1) {
+      const length = lengths[entry]!;
+      const orderId = orderIds[entry]!;
+      if (!(length >= 1 && length <= CLIENT_ORDER_ID_BYTES_MAX)) invariantBroken(`ClientOrderIdTable.restoreColumns: a clientOrderId of ${length} bytes`);
+      if (!(Number.isSafeInteger(orderId) && orderId >= 1)) invariantBroken(`ClientOrderIdTable.restoreColumns: bad orderId ${orderId}`);
       if (!(at + length <= bytes.length)) invariantBroken('ClientOrderIdTable.restoreColumns: fewer bytes than the lengths say');
-      const entry = this.claimEntry(accountId, length, orderId);
       const base = entry * CLIENT_ORDER_ID_BYTES_MAX;
-      let hash = hashStart(accountId);
+      let hash = hashStart(accountIds[entry]!);
       for (let i = 0; i < length; i += 1) {
         const code = bytes[at + i]!;
         if (!(code < 128 && ALLOWED[code] === 1)) invariantBroken(`ClientOrderIdTable.restoreColumns: the clientOrderId of order ${orderId} holds byte ${code}`);
-        this.bytes[base + i] = code;
+        ownBytes[base + i] = code;
         hash = hashStep(hash, code);
       }
+      hashes[entry] = hashEnd(hash);
       at += length;
-      if (!this.link(entry, hashEnd(hash))) invariantBroken(`ClientOrderIdTable.restoreColumns: the clientOrderId of order ${orderId} is there twice`);
     }
     if (!(at === bytes.length)) invariantBroken('ClientOrderIdTable.restoreColumns: more bytes than the lengths say');
+    this.accountIds.set(accountIds);
+    this.orderIds.set(orderIds);
+    this.lengths.set(lengths);
+    for (let entry = 0; entry < count; entry += 1) {
+      if (!this.link(entry, hashes[entry]!)) invariantBroken(`ClientOrderIdTable.restoreColumns: the clientOrderId of order ${orderIds[entry]} is there twice`);
+    }
+    this.head = 0;
   }
 
   /** Takes the next ring entry (forgetting the oldest when full) and fills everything but its bytes. */

@@ -397,21 +397,23 @@ export class Sequencer {
     const columns = state.clientOrderIdColumns;
     const count = columns === undefined ? state.clientOrderIds.length : columns.accountIds.length;
     assert(count <= this.limits.clientOrderIdsMax, 'Sequencer.fromState: too many clientOrderIds');
-    const checkEntry = (accountId: number, orderId: number) => {
-      if (!(this.accountIndexById.has(accountId))) invariantBroken(`Sequencer.fromState: clientOrderId of unknown account ${accountId}`);
-      if (!(this.isPastSeq(orderId))) invariantBroken(`Sequencer.fromState: clientOrderId order ${orderId} out of range`);
-    };
     if (columns !== undefined) {
       assert(state.clientOrderIds.length === 0, 'Sequencer.fromState: clientOrderIds as rows and as columns');
-      this.clientOrderIds.restoreColumns(columns, checkEntry);
+      for (let row = 0; row < count; row += 1) this.checkClientOrderIdPair(columns.accountIds[row]!, columns.orderIds[row]!);
+      this.clientOrderIds.restoreColumns(columns);
       return;
     }
     for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
       if (!(CLIENT_ORDER_ID_PATTERN.test(clientOrderId))) invariantBroken(`Sequencer.fromState: bad clientOrderId "${clientOrderId}"`);
-      checkEntry(accountId, orderId);
+      this.checkClientOrderIdPair(accountId, orderId);
       if (this.clientOrderIds.get(accountId, clientOrderId) !== 0) invariantBroken(`Sequencer.fromState: clientOrderId ${accountId}:${clientOrderId} twice`);
       this.clientOrderIds.insert(accountId, clientOrderId, orderId);
     }
+  }
+
+  private checkClientOrderIdPair(accountId: number, orderId: number): void {
+    if (!(this.accountIndexById.has(accountId))) invariantBroken(`Sequencer.fromState: clientOrderId of unknown account ${accountId}`);
+    if (!(this.isPastSeq(orderId))) invariantBroken(`Sequencer.fromState: clientOrderId order ${orderId} out of range`);
   }
 
   private isPastSeq(seq: number): boolean {
