@@ -109,6 +109,11 @@ export interface ReadModelsState {
   cancelRejects: number;
   /** Every order held, open and retained closed, in orderId order. */
   orders: OrderState[];
+  /**
+   * The same orders as columns (snapshots: a hundred thousand orders restore from typed arrays,
+   * with no object per order or fill). When present, `orders` is empty.
+   */
+  orderColumns?: OrderColumnsState;
   /** The retained closed orders, oldest first (the order they are evicted in). */
   closedOrderIds: number[];
   /** How many retained closed orders have had their fills dropped (informational). */
@@ -125,7 +130,32 @@ export interface ReadModelsState {
   trades: TradeRecord[][];
 }
 
-const ORDER_STATUSES: ReadonlySet<string> = new Set<OrderStatus>(['new', 'partially_filled', 'filled', 'expired', 'cancelled']);
+/** Orders as columns, row i being one order; its fills are `fillCount[i]` rows of the fill columns, in order. */
+export interface OrderColumnsState {
+  orderId: Float64Array;
+  accountId: Uint32Array;
+  marketId: Uint32Array;
+  side: Uint8Array;
+  orderType: Uint8Array;
+  timeInForce: Uint8Array;
+  postOnly: Uint8Array;
+  priceTicks: Float64Array;
+  qtySteps: Float64Array;
+  quoteQtyUnits: Float64Array;
+  clientOrderId: string[];
+  timestampMs: Float64Array;
+  /** Index in ORDER_STATUS_CODES. */
+  status: Uint8Array;
+  filledSteps: Float64Array;
+  remainingSteps: Float64Array;
+  closedSeq: Float64Array;
+  /** Fills kept per order; FILLS_DROPPED (0xffffffff) when they were dropped (`fills: null`). */
+  fillCount: Uint32Array;
+  fillTradeId: Float64Array;
+  fillPriceTicks: Float64Array;
+  fillQtySteps: Float64Array;
+  fillMakerOrderId: Float64Array;
+}
 
 export interface ReadModelsOptions {
   /** Closed orders kept for GET /orders/{id} and idempotent retries (default 100,000). */
@@ -162,6 +192,8 @@ function clientOrderIdKey(accountId: number, clientOrderId: string): string {
 }
 
 const STATUS_NAMES: readonly OrderStatus[] = ['new', 'partially_filled', 'filled', 'expired', 'cancelled'];
+/** Order statuses by code in OrderColumnsState (and in snapshots, so append only). */
+export const ORDER_STATUS_CODES: readonly OrderStatus[] = STATUS_NAMES;
 const STATUS_NEW = 0;
 const STATUS_PARTIALLY_FILLED = 1;
 const STATUS_CODE_OF_DONE: Readonly<Record<DoneReason, number>> = {
@@ -172,8 +204,73 @@ const STATUS_CODE_OF_DONE: Readonly<Record<DoneReason, number>> = {
 /** The end of a linked list of slots. */
 const NONE = -1;
 /** fillCount of an order restored from a snapshot that had already dropped its fills. */
-const FILLS_DROPPED = 0xffffffff;
+export const FILLS_DROPPED = 0xffffffff;
 const ORDER_SLOTS_INITIAL = 1 << 16;
+
+/** Orders as objects → the same orders as columns (what restoreState and the snapshot codec work from). */
+export function orderColumnsOf(orders: readonly Readonly<OrderState>[]): OrderColumnsState {
+  const count = orders.length;
+  let fillTotal = 0;
+  for (const order of orders) fillTotal += order.fills?.length ?? 0;
+  const columns: OrderColumnsState = {
+    orderId: new Float64Array(count),
+    accountId: new Uint32Array(count),
+    marketId: new Uint32Array(count),
+    side: new Uint8Array(count),
+    orderType: new Uint8Array(count),
+    timeInForce: new Uint8Array(count),
+    postOnly: new Uint8Array(count),
+    priceTicks: new Float64Array(count),
+    qtySteps: new Float64Array(count),
+    quoteQtyUnits: new Float64Array(count),
+    clientOrderId: new Array<string>(count),
+    timestampMs: new Float64Array(count),
+    status: new Uint8Array(count),
+    filledSteps: new Float64Array(count),
+    remainingSteps: new Float64Array(count),
+    closedSeq: new Float64Array(count),
+    fillCount: new Uint32Array(count),
+    fillTradeId: new Float64Array(fillTotal),
+    fillPriceTicks: new Float64Array(fillTotal),
+    fillQtySteps: new Float64Array(fillTotal),
+    fillMakerOrderId: new Float64Array(fillTotal),
+  };
+  let fillAt = 0;
+  for (let row = 0; row < count; row += 1) {
+    const order = orders[row]!;
+    const status = STATUS_NAMES.indexOf(order.status);
+    if (!(status >= 0)) invariantBroken(`ReadModels: order ${order.orderId} has a bad status`);
+    columns.orderId[row] = order.orderId;
+    columns.accountId[row] = order.accountId;
+    columns.marketId[row] = order.marketId;
+    columns.side[row] = order.side;
+    columns.orderType[row] = order.orderType;
+    columns.timeInForce[row] = order.timeInForce;
+    columns.postOnly[row] = order.postOnly ? 1 : 0;
+    columns.priceTicks[row] = order.priceTicks;
+    columns.qtySteps[row] = order.qtySteps;
+    columns.quoteQtyUnits[row] = order.quoteQtyUnits;
+    columns.clientOrderId[row] = order.clientOrderId;
+    columns.timestampMs[row] = order.timestampMs;
+    columns.status[row] = status;
+    columns.filledSteps[row] = order.filledSteps;
+    columns.remainingSteps[row] = order.remainingSteps;
+    columns.closedSeq[row] = order.closedSeq;
+    const fits = columns.accountId[row] === order.accountId && columns.marketId[row] === order.marketId && columns.side[row] === order.side;
+    if (!(fits && columns.orderType[row] === order.orderType && columns.timeInForce[row] === order.timeInForce)) invariantBroken(`ReadModels: order ${order.orderId} has a field out of range`);
+    const fills = order.fills;
+    columns.fillCount[row] = fills === null ? FILLS_DROPPED : fills.length;
+    if (fills === null) continue;
+    for (const fill of fills) {
+      columns.fillTradeId[fillAt] = fill.tradeId;
+      columns.fillPriceTicks[fillAt] = fill.priceTicks;
+      columns.fillQtySteps[fillAt] = fill.qtySteps;
+      columns.fillMakerOrderId[fillAt] = fill.makerOrderId;
+      fillAt += 1;
+    }
+  }
+  return columns;
+}
 
 /**
  * The order columns: one slot per order held (open or retained closed), a stack of free slots.
@@ -627,9 +724,13 @@ export class ReadModels implements ExecutionSink {
   // -----------------------------------------------------------------------------------------------
   // Snapshots: the whole state out, and back into fresh models (src/snapshot/).
 
-  /** A copy of everything the models hold (nothing shared with the live state). */
-  exportState(): ReadModelsState {
-    const orders = this.slotByOrderId.sortedEntries().map(([, slot]) => this.orderAt(slot));
+  /**
+   * A copy of everything the models hold (nothing shared with the live state). `orderColumns`: the
+   * orders as columns (snapshots), not objects.
+   */
+  exportState(options: { orderColumns?: boolean } = {}): ReadModelsState {
+    const slots = this.slotByOrderId.sortedEntries();
+    const orders = options.orderColumns === true ? [] : slots.map(([, slot]) => this.orderAt(slot));
     const closedOrderIds: number[] = [];
     let closedFillsDropped = 0;
     for (let offset = 0; offset < this.closedCount; offset += 1) {
@@ -657,7 +758,7 @@ export class ReadModels implements ExecutionSink {
       return levels;
     });
     const trades = this.trades.map((history) => history.newest(history.capacity).reverse());
-    return {
+    const state: ReadModelsState = {
       lastSeq: this.lastSeqValue,
       cancelRejects: this.cancelRejectCount,
       orders,
@@ -669,6 +770,61 @@ export class ReadModels implements ExecutionSink {
       books,
       trades,
     };
+    if (options.orderColumns === true) state.orderColumns = this.exportOrderColumns(slots);
+    return state;
+  }
+
+  /** The orders in `slots` (orderId order) as columns, their fills as the ring holds them. */
+  private exportOrderColumns(slots: readonly (readonly [number, number])[]): OrderColumnsState {
+    const source = this.columns;
+    const count = slots.length;
+    let fillTotal = 0;
+    for (const [, slot] of slots) if (this.fillsHeld(slot)) fillTotal += source.fillCount[slot]!;
+    const orders = orderColumnsOf([]);
+    const float = (from: Float64Array) => Float64Array.from(slots, ([, slot]) => from[slot]!);
+    const byte = (from: Uint8Array) => Uint8Array.from(slots, ([, slot]) => from[slot]!);
+    orders.orderId = float(source.orderId);
+    orders.accountId = Uint32Array.from(slots, ([, slot]) => source.accountId[slot]!);
+    orders.marketId = Uint32Array.from(slots, ([, slot]) => source.marketId[slot]!);
+    orders.side = byte(source.side);
+    orders.orderType = byte(source.orderType);
+    orders.timeInForce = byte(source.timeInForce);
+    orders.postOnly = byte(source.postOnly);
+    orders.priceTicks = float(source.priceTicks);
+    orders.qtySteps = float(source.qtySteps);
+    orders.quoteQtyUnits = float(source.quoteQtyUnits);
+    orders.clientOrderId = slots.map(([, slot]) => source.clientOrderId[slot]!);
+    orders.timestampMs = float(source.timestampMs);
+    orders.status = byte(source.status);
+    orders.filledSteps = float(source.filledSteps);
+    orders.remainingSteps = float(source.remainingSteps);
+    orders.closedSeq = float(source.closedSeq);
+    orders.fillCount = new Uint32Array(count);
+    orders.fillTradeId = new Float64Array(fillTotal);
+    orders.fillPriceTicks = new Float64Array(fillTotal);
+    orders.fillQtySteps = new Float64Array(fillTotal);
+    orders.fillMakerOrderId = new Float64Array(fillTotal);
+    const fills = this.fills;
+    let fillAt = 0;
+    for (let row = 0; row < count; row += 1) {
+      const slot = slots[row]![1];
+      if (!this.fillsHeld(slot)) {
+        orders.fillCount[row] = FILLS_DROPPED;
+        continue;
+      }
+      const first = source.firstTradeId[slot]!;
+      const fillCount = source.fillCount[slot]!;
+      orders.fillCount[row] = fillCount;
+      for (let offset = 0; offset < fillCount; offset += 1) {
+        const at = (first + offset) % fills.capacity;
+        orders.fillTradeId[fillAt] = first + offset;
+        orders.fillPriceTicks[fillAt] = fills.priceTicks[at]!;
+        orders.fillQtySteps[fillAt] = fills.qtySteps[at]!;
+        orders.fillMakerOrderId[fillAt] = fills.makerOrderId[at]!;
+        fillAt += 1;
+      }
+    }
+    return orders;
   }
 
   /**
@@ -691,7 +847,8 @@ export class ReadModels implements ExecutionSink {
         this.onBalance(accountId, assetId, units[assetId * 2]!, units[assetId * 2 + 1]!);
       }
     }
-    this.restoreOrders(state);
+    assert(state.orderColumns === undefined || state.orders.length === 0, 'ReadModels.restoreState: orders as objects and as columns');
+    this.restoreOrders(state.orderColumns ?? orderColumnsOf(state.orders), state);
     this.restoreClosedRing(state);
     for (const [seq, availableUnits, lockedUnits] of state.fundingResults.slice(-this.fundingResultsMax)) {
       this.fundingResults.set(seq, { availableUnits, lockedUnits });
@@ -727,20 +884,72 @@ export class ReadModels implements ExecutionSink {
     this.cancelRejectCount = 0;
   }
 
-  private restoreOrders(state: Readonly<ReadModelsState>): void {
+  private restoreOrders(orders: Readonly<OrderColumnsState>, state: Readonly<ReadModelsState>): void {
+    const count = orders.orderId.length;
+    const { fillTradeId } = orders;
     let previousOrderId = 0;
-    for (const restored of state.orders) {
-      assert(Number.isSafeInteger(restored.orderId) && restored.orderId > previousOrderId, 'ReadModels.restoreState: orders out of order');
-      if (restored.orderId > state.lastSeq) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} after lastSeq`);
-      if (!ORDER_STATUSES.has(restored.status)) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} has a bad status`);
-      if (!(restored.marketId >= 0 && restored.marketId < this.trades.length)) invariantBroken(`ReadModels.restoreState: order ${restored.orderId} of an unknown market`);
-      previousOrderId = restored.orderId;
-      this.insertOrder(restored);
+    let fillAt = 0;
+    for (let row = 0; row < count; row += 1) {
+      const orderId = orders.orderId[row]!;
+      assert(Number.isSafeInteger(orderId) && orderId > previousOrderId, 'ReadModels.restoreState: orders out of order');
+      if (orderId > state.lastSeq) invariantBroken(`ReadModels.restoreState: order ${orderId} after lastSeq`);
+      if (!(orders.status[row]! < STATUS_NAMES.length)) invariantBroken(`ReadModels.restoreState: order ${orderId} has a bad status`);
+      if (!(orders.marketId[row]! < this.trades.length)) invariantBroken(`ReadModels.restoreState: order ${orderId} of an unknown market`);
+      previousOrderId = orderId;
+      const fillCount = orders.fillCount[row]!;
+      const fills = fillCount === FILLS_DROPPED ? 0 : fillCount;
+      if (!(fillAt + fills <= fillTradeId.length)) invariantBroken(`ReadModels.restoreState: order ${orderId} has fewer fills than it counts`);
+      for (let offset = 1; offset < fills; offset += 1) {
+        if (fillTradeId[fillAt + offset] !== fillTradeId[fillAt]! + offset) invariantBroken(`ReadModels: order ${orderId} fills are not consecutive trades`);
+      }
+      this.restoreOrderRow(orders, row, fillAt);
+      fillAt += fills;
     }
+    if (!(fillAt === fillTradeId.length)) invariantBroken('ReadModels.restoreState: more fills than the orders count');
     for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
-      if (this.order(orderId)?.clientOrderId !== clientOrderId) invariantBroken(`ReadModels.restoreState: clientOrderId of order ${orderId} unknown`);
+      const slot = this.slotByOrderId.get(orderId);
+      if (slot === ABSENT || this.columns.clientOrderId[slot] !== clientOrderId) invariantBroken(`ReadModels.restoreState: clientOrderId of order ${orderId} unknown`);
       this.orderIdByClientOrderId.set(clientOrderIdKey(accountId, clientOrderId), orderId);
     }
+  }
+
+  /** One order of restored columns into a slot; its fills (checked by the caller) go back into the ring at their tradeIds. */
+  private restoreOrderRow(orders: Readonly<OrderColumnsState>, row: number, fillAt: number): void {
+    const orderId = orders.orderId[row]!;
+    const accountId = orders.accountId[row]!;
+    const slot = this.allocateOrder(orderId, accountId, orders.clientOrderId[row]!);
+    const columns = this.columns;
+    columns.marketId[slot] = orders.marketId[row]!;
+    columns.side[slot] = orders.side[row]!;
+    columns.orderType[slot] = orders.orderType[row]!;
+    columns.timeInForce[slot] = orders.timeInForce[row]!;
+    columns.postOnly[slot] = orders.postOnly[row]!;
+    columns.status[slot] = orders.status[row]!;
+    columns.priceTicks[slot] = orders.priceTicks[row]!;
+    columns.qtySteps[slot] = orders.qtySteps[row]!;
+    columns.quoteQtyUnits[slot] = orders.quoteQtyUnits[row]!;
+    columns.timestampMs[slot] = orders.timestampMs[row]!;
+    columns.filledSteps[slot] = orders.filledSteps[row]!;
+    columns.remainingSteps[slot] = orders.remainingSteps[row]!;
+    const closedSeq = orders.closedSeq[row]!;
+    columns.closedSeq[slot] = closedSeq;
+    const fillCount = orders.fillCount[row]!;
+    columns.firstTradeId[slot] = 0;
+    columns.fillCount[slot] = fillCount;
+    if (fillCount !== FILLS_DROPPED && fillCount > 0) {
+      const first = orders.fillTradeId[fillAt]!;
+      const last = first + fillCount - 1;
+      if (last > this.fills.lastTradeId) this.fills.lastTradeId = last;
+      // Fills older than these models' ring would already be gone from it: they read as dropped.
+      if (this.fills.holds(first)) {
+        for (let offset = 0; offset < fillCount; offset += 1) {
+          const at = fillAt + offset;
+          this.fills.write(first + offset, orders.fillPriceTicks[at]!, orders.fillQtySteps[at]!, orders.fillMakerOrderId[at]!);
+        }
+      }
+      columns.firstTradeId[slot] = first;
+    }
+    if (closedSeq === 0) this.linkOpen(slot, accountId);
   }
 
   /** The closed-order ring, oldest first, evicting what no longer fits these models' limits. */

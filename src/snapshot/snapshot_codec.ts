@@ -20,8 +20,11 @@ import type { StateSummary } from '../core/state_digest.ts';
 import { invariantBroken } from '../domain/assert.ts';
 import type { RestingOrder } from '../matching/matching_engine.ts';
 import type { MarketSet } from '../domain/markets.ts';
-import type { Fill, OrderState, OrderStatus, ReadModelsState } from '../gateway/read_models.ts';
-import type { OrderType, Side, TimeInForce } from '../domain/commands.ts';
+import type { OrderColumnsState, ReadModelsState } from '../gateway/read_models.ts';
+// Order statuses by code and the fill count of dropped fills: the snapshot stores both as they are
+// (append only: the codes are on disk).
+import { FILLS_DROPPED, ORDER_STATUS_CODES, orderColumnsOf } from '../gateway/read_models.ts';
+import type { Side } from '../domain/commands.ts';
 import type { TradeRecord } from '../gateway/trade_history.ts';
 import type { ClientOrderIdColumns } from '../sequencer/client_order_id_table.ts';
 import { CLIENT_ORDER_ID_BYTES_MAX } from '../sequencer/client_order_id_table.ts';
@@ -455,11 +458,7 @@ function decodeRestingOrders(encoded: unknown): RestingOrder[] {
 // ---------------------------------------------------------------------------------------------
 // The gateway's read models.
 
-/** Order statuses by code (the snapshot stores the code). Append only: the codes are on disk. */
-const STATUS_CODES: readonly OrderStatus[] = ['new', 'partially_filled', 'filled', 'expired', 'cancelled'];
 
-/** The fill count of an order whose fills were dropped (its trades are older than the read models' fillsMax). */
-const FILLS_DROPPED = 0xffffffff;
 
 function encodeReadModels(state: Readonly<ReadModelsState>): object {
   const width = state.balances[0]?.units.length ?? 0;
@@ -475,7 +474,7 @@ function encodeReadModels(state: Readonly<ReadModelsState>): object {
   return {
     lastSeq: state.lastSeq,
     cancelRejects: state.cancelRejects,
-    ...encodeOrders(state.orders),
+    ...encodeOrders(state.orderColumns ?? orderColumnsOf(state.orders)),
     closedOrderIds: encodeNumberList(state.closedOrderIds),
     closedFillsDropped: state.closedFillsDropped,
     clientOrderIds: encodeClientOrderIds(state.clientOrderIds, 'readModels.clientOrderIds'),
@@ -492,91 +491,36 @@ function encodeReadModels(state: Readonly<ReadModelsState>): object {
   };
 }
 
-function encodeOrders(orders: readonly OrderState[]): { orders: EncodedTable; fillCounts: EncodedTable; fills: EncodedTable } {
-  const count = orders.length;
-  const orderId = new Float64Array(count);
-  const accountId = new Uint32Array(count);
-  const marketId = new Uint32Array(count);
-  const side = new Uint8Array(count);
-  const orderType = new Uint8Array(count);
-  const timeInForce = new Uint8Array(count);
-  const postOnly = new Uint8Array(count);
-  const priceTicks = new Float64Array(count);
-  const qtySteps = new Float64Array(count);
-  const quoteQtyUnits = new Float64Array(count);
-  const clientOrderId = new Array<string>(count);
-  const timestampMs = new Float64Array(count);
-  const status = new Uint8Array(count);
-  const filledSteps = new Float64Array(count);
-  const remainingSteps = new Float64Array(count);
-  const closedSeq = new Float64Array(count);
-  const fillCount = new Uint32Array(count);
-  const fills: Fill[] = [];
-  let wrapped = 0;
+function encodeOrders(orders: Readonly<OrderColumnsState>): { orders: EncodedTable; fillCounts: EncodedTable; fills: EncodedTable } {
+  const count = orders.orderId.length;
   for (let i = 0; i < count; i += 1) {
-    const order = orders[i]!;
-    orderId[i] = order.orderId;
-    accountId[i] = order.accountId;
-    marketId[i] = order.marketId;
-    side[i] = order.side;
-    orderType[i] = order.orderType;
-    timeInForce[i] = order.timeInForce;
-    postOnly[i] = order.postOnly ? 1 : 0;
-    priceTicks[i] = order.priceTicks;
-    qtySteps[i] = order.qtySteps;
-    quoteQtyUnits[i] = order.quoteQtyUnits;
-    clientOrderId[i] = order.clientOrderId;
-    timestampMs[i] = order.timestampMs;
-    const statusCode = STATUS_CODES.indexOf(order.status);
-    status[i] = statusCode;
-    filledSteps[i] = order.filledSteps;
-    remainingSteps[i] = order.remainingSteps;
-    closedSeq[i] = order.closedSeq;
-    fillCount[i] = order.fills === null ? FILLS_DROPPED : order.fills.length;
-    if (order.fills !== null) for (const fill of order.fills) fills.push(fill);
-    const fits = accountId[i] === order.accountId && marketId[i] === order.marketId && side[i] === order.side;
-    if (!fits || orderType[i] !== order.orderType || timeInForce[i] !== order.timeInForce || statusCode < 0) wrapped += 1;
+    if (!(orders.status[i]! < ORDER_STATUS_CODES.length)) invariantBroken(`snapshot readModels.orders: order ${orders.orderId[i]} has a bad status code`);
   }
   const table = new TableWriter(count, 'readModels.orders')
-    .f64('orderId', orderId)
-    .u32('accountId', accountId, wrapped)
-    .u32('marketId', marketId, 0)
-    .u8('side', side, 0)
-    .u8('orderType', orderType, 0)
-    .u8('timeInForce', timeInForce, 0)
-    .u8('postOnly', postOnly, 0)
-    .f64('priceTicks', priceTicks)
-    .f64('qtySteps', qtySteps)
-    .f64('quoteQtyUnits', quoteQtyUnits)
-    .str('clientOrderId', clientOrderId)
-    .f64('timestampMs', timestampMs)
-    .u8('status', status, 0)
-    .f64('filledSteps', filledSteps)
-    .f64('remainingSteps', remainingSteps)
-    .f64('closedSeq', closedSeq)
+    .f64('orderId', orders.orderId)
+    .u32('accountId', orders.accountId, 0)
+    .u32('marketId', orders.marketId, 0)
+    .u8('side', orders.side, 0)
+    .u8('orderType', orders.orderType, 0)
+    .u8('timeInForce', orders.timeInForce, 0)
+    .u8('postOnly', orders.postOnly, 0)
+    .f64('priceTicks', orders.priceTicks)
+    .f64('qtySteps', orders.qtySteps)
+    .f64('quoteQtyUnits', orders.quoteQtyUnits)
+    .str('clientOrderId', orders.clientOrderId)
+    .f64('timestampMs', orders.timestampMs)
+    .u8('status', orders.status, 0)
+    .f64('filledSteps', orders.filledSteps)
+    .f64('remainingSteps', orders.remainingSteps)
+    .f64('closedSeq', orders.closedSeq)
     .table();
-  return { orders: table, fillCounts: new TableWriter(count, 'readModels.fillCounts').u32('count', fillCount, 0).table(), fills: encodeFills(fills) };
-}
-
-function encodeFills(fills: readonly Fill[]): EncodedTable {
-  const count = fills.length;
-  const tradeId = new Float64Array(count);
-  const priceTicks = new Float64Array(count);
-  const qtySteps = new Float64Array(count);
-  const makerOrderId = new Float64Array(count);
-  for (let i = 0; i < count; i += 1) {
-    const fill = fills[i]!;
-    tradeId[i] = fill.tradeId;
-    priceTicks[i] = fill.priceTicks;
-    qtySteps[i] = fill.qtySteps;
-    makerOrderId[i] = fill.makerOrderId;
-  }
-  return new TableWriter(count, 'readModels.fills')
-    .f64('tradeId', tradeId)
-    .f64('priceTicks', priceTicks)
-    .f64('qtySteps', qtySteps)
-    .f64('makerOrderId', makerOrderId)
+  const fills = new TableWriter(orders.fillTradeId.length, 'readModels.fills')
+    .f64('tradeId', orders.fillTradeId)
+    .f64('priceTicks', orders.fillPriceTicks)
+    .f64('qtySteps', orders.fillQtySteps)
+    .f64('makerOrderId', orders.fillMakerOrderId)
     .table();
+  return { orders: table, fillCounts: new TableWriter(count, 'readModels.fillCounts').u32('count', orders.fillCount, 0).table(), fills };
 }
 
 function encodeLevels(levels: readonly (readonly [number, number])[], what: string): EncodedTable {
@@ -633,7 +577,8 @@ function decodeReadModels(encoded: unknown): ReadModelsState {
   return {
     lastSeq: expectNumber(state['lastSeq'], 'readModels.lastSeq'),
     cancelRejects: expectNumber(state['cancelRejects'], 'readModels.cancelRejects'),
-    orders: decodeOrders(state['orders'], state['fillCounts'], state['fills']),
+    orders: [],
+    orderColumns: decodeOrders(state['orders'], state['fillCounts'], state['fills']),
     closedOrderIds: decodeNumberList(state['closedOrderIds'], 'readModels.closedOrderIds'),
     closedFillsDropped: expectNumber(state['closedFillsDropped'], 'readModels.closedFillsDropped'),
     clientOrderIds: decodeClientOrderIds(state['clientOrderIds'], 'readModels.clientOrderIds'),
@@ -645,75 +590,44 @@ function decodeReadModels(encoded: unknown): ReadModelsState {
 }
 
 
-function decodeOrders(encodedOrders: unknown, encodedCounts: unknown, encodedFills: unknown): OrderState[] {
+/** The read models' orders as columns (no object per order or fill); ReadModels.restoreState checks every row. */
+function decodeOrders(encodedOrders: unknown, encodedCounts: unknown, encodedFills: unknown): OrderColumnsState {
   const table = new TableReader(encodedOrders, 'readModels.orders');
-  const orderId = table.f64('orderId');
-  const accountId = table.u32('accountId');
-  const marketId = table.u32('marketId');
-  const side = table.u8('side');
-  const orderType = table.u8('orderType');
-  const timeInForce = table.u8('timeInForce');
-  const postOnly = table.bool('postOnly');
-  const priceTicks = table.f64('priceTicks');
-  const qtySteps = table.f64('qtySteps');
-  const quoteQtyUnits = table.f64('quoteQtyUnits');
-  const clientOrderId = table.str('clientOrderId');
-  const timestampMs = table.f64('timestampMs');
-  const status = table.u8('status');
-  const filledSteps = table.f64('filledSteps');
-  const remainingSteps = table.f64('remainingSteps');
-  const closedSeq = table.f64('closedSeq');
   const counts = new TableReader(encodedCounts, 'readModels.fillCounts');
   checkFormat(counts.rows === table.rows, () => 'readModels.fillCounts: one per order');
-  const fillCount = counts.u32('count');
-  const fills = decodeFills(encodedFills);
-  const rows = new Array<OrderState>(table.rows);
-  let nextFill = 0;
+  const fills = new TableReader(encodedFills, 'readModels.fills');
+  const orders: OrderColumnsState = {
+    orderId: table.f64('orderId'),
+    accountId: table.u32('accountId'),
+    marketId: table.u32('marketId'),
+    side: table.u8('side'),
+    orderType: table.u8('orderType'),
+    timeInForce: table.u8('timeInForce'),
+    postOnly: table.bool('postOnly'),
+    priceTicks: table.f64('priceTicks'),
+    qtySteps: table.f64('qtySteps'),
+    quoteQtyUnits: table.f64('quoteQtyUnits'),
+    clientOrderId: table.str('clientOrderId'),
+    timestampMs: table.f64('timestampMs'),
+    status: table.u8('status'),
+    filledSteps: table.f64('filledSteps'),
+    remainingSteps: table.f64('remainingSteps'),
+    closedSeq: table.f64('closedSeq'),
+    fillCount: counts.u32('count'),
+    fillTradeId: fills.f64('tradeId'),
+    fillPriceTicks: fills.f64('priceTicks'),
+    fillQtySteps: fills.f64('qtySteps'),
+    fillMakerOrderId: fills.f64('makerOrderId'),
+  };
+  let total = 0;
   for (let i = 0; i < table.rows; i += 1) {
-    const count = fillCount[i]!;
-    let orderFills: Fill[] | null = null;
-    if (count !== FILLS_DROPPED) {
-      if (nextFill + count > fills.length) throw new SnapshotFormatError('readModels.fills: fewer than the counts say');
-      orderFills = fills.slice(nextFill, nextFill + count);
-      nextFill += count;
-    }
-    const orderStatus = STATUS_CODES[status[i]!];
-    if (orderStatus === undefined) throw new SnapshotFormatError(`readModels.orders: bad status code ${status[i]}`);
-    rows[i] = {
-      orderId: orderId[i]!,
-      accountId: accountId[i]!,
-      marketId: marketId[i]!,
-      side: side[i]! as Side,
-      orderType: orderType[i]! as OrderType,
-      timeInForce: timeInForce[i]! as TimeInForce,
-      postOnly: postOnly[i] === 1,
-      priceTicks: priceTicks[i]!,
-      qtySteps: qtySteps[i]!,
-      quoteQtyUnits: quoteQtyUnits[i]!,
-      clientOrderId: clientOrderId[i]!,
-      timestampMs: timestampMs[i]!,
-      status: orderStatus,
-      filledSteps: filledSteps[i]!,
-      remainingSteps: remainingSteps[i]!,
-      closedSeq: closedSeq[i]!,
-      fills: orderFills,
-    };
+    const count = orders.fillCount[i]!;
+    if (count !== FILLS_DROPPED) total += count;
+    checkFormat(orders.status[i]! < ORDER_STATUS_CODES.length, () => `readModels.orders: bad status code ${orders.status[i]}`);
   }
-  checkFormat(nextFill === fills.length, () => 'readModels.fills: more than the counts say');
-  return rows;
-}
-
-function decodeFills(encoded: unknown): Fill[] {
-  const table = new TableReader(encoded, 'readModels.fills');
-  const tradeId = table.f64('tradeId');
-  const priceTicks = table.f64('priceTicks');
-  const qtySteps = table.f64('qtySteps');
-  const makerOrderId = table.f64('makerOrderId');
-  const rows = new Array<Fill>(table.rows);
-  for (let i = 0; i < table.rows; i += 1) {
-    rows[i] = { tradeId: tradeId[i]!, priceTicks: priceTicks[i]!, qtySteps: qtySteps[i]!, makerOrderId: makerOrderId[i]! };
-  }
-  return rows;
+  checkFormat(total <= fills.rows, () => 'readModels.fills: fewer than the counts say');
+  checkFormat(total >= fills.rows, () => 'readModels.fills: more than the counts say');
+  return orders;
 }
 
 function decodeLevels(encoded: unknown, what: string): [number, number][] {

@@ -139,7 +139,7 @@ export class SnapshotTaker {
       markets: this.markets,
       digest,
       core: exportCoreState(core, { clientOrderIdColumns: true }),
-      readModels: readModels.exportState(),
+      readModels: readModels.exportState({ orderColumns: true }),
     };
     const body = encodeSnapshotBody(content);
     this.verify(body, digest);

@@ -11,7 +11,10 @@ import { scanWal } from '../../src/wal/wal_reader.ts';
 import { readSnapshotFile } from '../../src/snapshot/snapshot_file.ts';
 import { READ_MODELS, recover, recordingLog, removeDir, snapshotFiles, takeSnapshotsAt, tempDir, writeLog } from './support.ts';
 import { ReadModels } from '../../src/gateway/read_models.ts';
-import { marketSet } from './support.ts';
+import { limits, marketSet } from './support.ts';
+import { exportCoreState } from '../../src/core/core_state.ts';
+import { ExchangeCore } from '../../src/core/exchange_core.ts';
+import { recoverState } from '../../src/snapshot/recover_state.ts';
 
 const RECORDS = 14_000;
 let dataDir = '';
@@ -42,6 +45,22 @@ describe('recovery from a snapshot and the WAL after it', () => {
     expect(fromSnapshot.digest).toBe(full.digest);
     expect(fromSnapshot.core).toEqual(full.core);
     expect(fromSnapshot.readModels).toEqual(full.readModels);
+  });
+
+  it('moves read models and the idempotency map as columns exactly as it moves them as objects and rows', () => {
+    const models = new ReadModels(marketSet, READ_MODELS);
+    const recovered = recoverState(dataDir, { marketSet, limits, mode: 'read', useSnapshots: false, readModels: models });
+    const asObjects = models.exportState();
+    const asColumns = models.exportState({ orderColumns: true });
+    expect(asColumns.orders).toEqual([]);
+    expect(asColumns.orderColumns!.orderId.length).toBe(asObjects.orders.length);
+    const restored = new ReadModels(marketSet, READ_MODELS);
+    restored.restoreState(asColumns);
+    expect(restored.exportState()).toEqual(asObjects);
+    const rows = exportCoreState(recovered.core);
+    const columns = exportCoreState(recovered.core, { clientOrderIdColumns: true });
+    expect(rows.sequencer.clientOrderIds.length).toBeGreaterThan(100);
+    expect(exportCoreState(ExchangeCore.fromState(marketSet, limits, columns))).toEqual(rows);
   });
 
   it('at any point: each snapshot with an empty tail and with a longer one', () => {
