@@ -73,6 +73,15 @@ export interface UsedSnapshot {
   bytes: number;
   /** Reading, verifying and rebuilding the state, in ms. */
   loadMs: number;
+  /** Where `loadMs` went: the file (read, SHA-256, parse), the core rebuilt, its digest and invariants, the read models. */
+  loadPhasesMs: LoadPhases;
+}
+
+export interface LoadPhases {
+  fileMs: number;
+  coreMs: number;
+  checkMs: number;
+  readModelsMs: number;
 }
 
 export interface RejectedSnapshot {
@@ -157,20 +166,22 @@ function trySnapshot(
   const loadStarted = performance.now();
   let loaded: LoadedSnapshotFile;
   let core: ExchangeCore;
+  const phases: LoadPhases = { fileMs: 0, coreMs: 0, checkMs: 0, readModelsMs: 0 };
   try {
     loaded = readSnapshotFile(file, layer);
-    core = rebuild(loaded, options);
+    phases.fileMs = performance.now() - loadStarted;
+    core = rebuild(loaded, options, phases);
   } catch (error) {
     options.readModels?.reset();
     return { file, reason: (error as Error).message };
   }
   const { meta } = loaded.body;
-  const used: UsedSnapshot = { file, seq: meta.seq, digest: meta.digest.digest, bytes: loaded.bytes, loadMs: performance.now() - loadStarted };
+  const used: UsedSnapshot = { file, seq: meta.seq, digest: meta.digest.digest, bytes: loaded.bytes, loadMs: performance.now() - loadStarted, loadPhasesMs: phases };
   const point: SnapshotChainPoint = { seq: meta.seq, chainCrc: meta.walChainCrc, lastTimestampMs: meta.lastTimestampMs, position: meta.walPosition };
   try {
     const tail = replayTail(dataDir, core, options, layer, point);
     log.info(
-      { file, seq: used.seq, digest: used.digest, bytes: used.bytes, loadMs: Math.round(used.loadMs), tailRecords: tail.walRecords },
+      { file, seq: used.seq, digest: used.digest, bytes: used.bytes, loadMs: Math.round(used.loadMs), loadPhasesMs: phases, tailRecords: tail.walRecords },
       `snapshot: recovered from ${candidate.name}, then the WAL after seq ${used.seq}`,
     );
     return { ...tail, core, snapshot: used };
@@ -188,18 +199,24 @@ function trySnapshot(
  * megabytes of typed arrays at the default limits) make V8 run full collections as they are
  * allocated, and each of those walks whatever else is alive, such as decoded read models.
  */
-function rebuild(loaded: LoadedSnapshotFile, options: StateRecoveryOptions): ExchangeCore {
+function rebuild(loaded: LoadedSnapshotFile, options: StateRecoveryOptions, phases: LoadPhases): ExchangeCore {
   const { meta } = loaded.body;
   if (meta.markets !== marketsFingerprint(options.marketSet)) throw new Error('it was made with another market set');
   if (options.readModels !== undefined && !loaded.body.hasReadModels) throw new Error('it holds no read models');
+  let started = performance.now();
   const core = ExchangeCore.fromState(options.marketSet, options.limits, loaded.body.core(), options.readModels ?? {});
+  phases.coreMs = performance.now() - started;
+  started = performance.now();
   const digest = stateDigest(core);
   if (digest.digest !== meta.digest.digest) throw new Error(`digest mismatch: the state rebuilt gives ${digest.digest}, the snapshot says ${meta.digest.digest}`);
   checkCoreInvariants(core);
+  phases.checkMs = performance.now() - started;
   if (options.readModels !== undefined) {
+    started = performance.now();
     const readModelsState: ReadModelsState | null = loaded.body.readModels();
     if (readModelsState === null) throw new Error('it holds no read models');
     options.readModels.restoreState(readModelsState);
+    phases.readModelsMs = performance.now() - started;
   }
   return core;
 }
