@@ -34,7 +34,7 @@ export function benchModuleArgs(name: string): string[] {
 }
 
 /** The sections of `npm run bench`, in the order they run; each runs in its own process (section_child.ts). */
-export const SECTIONS = ['engine', 'core', 'wal', 'ring', 'pipeline', 'http'] as const;
+export const SECTIONS = ['engine', 'core', 'wal', 'ring', 'pipeline', 'http', 'snapshot'] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 /** What a section process sends back to the runner. */

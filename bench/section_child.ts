@@ -14,6 +14,7 @@ import { benchHttp } from './http_bench.ts';
 import type { HttpBenchOptions } from './http_bench.ts';
 import { benchPipeline } from './pipeline_bench.ts';
 import { benchRing } from './ring_bench.ts';
+import { benchSnapshot } from './snapshot_bench.ts';
 import { benchWal } from './wal_bench.ts';
 
 async function runSection(section: SectionName, argv: readonly string[]): Promise<unknown> {
@@ -35,6 +36,8 @@ async function runSection(section: SectionName, argv: readonly string[]): Promis
       if (argsIndex >= 0) options.serverNodeArgs = JSON.parse(argv[argsIndex + 1]!) as string[];
       return benchHttp(options);
     }
+    case 'snapshot':
+      return benchSnapshot({ quick });
   }
 }
 

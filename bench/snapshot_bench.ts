@@ -6,14 +6,20 @@
  *    appended with a WalWriter in durability 'none' — FOR GENERATION ONLY, so that writing the
  *    log takes seconds instead of an fsync per batch; the restart reads the same bytes either way.
  * 2. While it is written, a SnapshotTaker follows it exactly as the server's snapshot worker does
- *    (durable records only, its own core and read models) and writes a snapshot every 250,000
- *    records (quick: 100,000), up to one interval before the end of the log.
+ *    (durable records only, its own core and read models) and writes a snapshot N records before
+ *    the end of the log for each interval N: 100,000, the default policy's
+ *    SNAPSHOT_EVERY_RECORDS_DEFAULT, and 1,000,000 (quick: 500,000).
  * 3. Restarts, timed: recoverState as ThreadedPipeline.start runs it ('recover' mode, the gateway's
- *    read models restored and fed). For each policy interval N (250k, 500k, 1M; quick: 100k, 200k,
- *    500k) the newest snapshot used is the one N records before the end — a restart right before
- *    the next snapshot was due, the worst case of that policy (on average the tail is half);
- *    newer snapshots are moved aside for that run. Then the whole log (`--full`). Every restart
- *    must give the full replay's digest.
+ *    read models restored and fed). For each N the newest snapshot used is the one N records before
+ *    the end — a restart right before the next snapshot was due, the worst case of that policy (on
+ *    average the tail is half); newer snapshots are moved aside for that run.
+ * 4. Restart by full replay (`--full`, no snapshot). Quick run: the whole 1,000,000-record log,
+ *    measured. Full run: replaying 10,000,000 records would take minutes of the 15-minute budget,
+ *    so the first 1,000,000 records are replayed (the replay command's read-only recovery with
+ *    `--to-seq`) and the time is EXTRAPOLATED linearly to the whole log (`fullReplayExtrapolated`:
+ *    the state is bounded, so the rate does not fall with the log's length).
+ *    Every restart from a snapshot must give the same digest: the full replay's (quick run), or,
+ *    in the full run, each other's (snapshots of different ages, each checked on load).
  *
  * Figures: log size, snapshot size and the time to write one (encode, verify, fsync), restart per
  * N (snapshot load + tail), restart by full replay. The log is in the page cache: this is the CPU
@@ -36,8 +42,10 @@ import { defaultMarketSet } from '../src/domain/markets.ts';
 import { RejectCode } from '../src/domain/reject_codes.ts';
 import type { ReadModelsOptions } from '../src/gateway/read_models.ts';
 import { ReadModels } from '../src/gateway/read_models.ts';
+import type { LoadPhases } from '../src/snapshot/recover_state.ts';
 import { recoverState } from '../src/snapshot/recover_state.ts';
 import { parseSnapshotFileName, snapshotDirectory } from '../src/snapshot/snapshot_file.ts';
+import { SNAPSHOT_EVERY_RECORDS_DEFAULT } from '../src/snapshot/snapshot_policy.ts';
 import { SnapshotTaker } from '../src/snapshot/snapshot_taker.ts';
 import type { TakenSnapshot } from '../src/snapshot/snapshot_taker.ts';
 import { recoverWal } from '../src/wal/recovery.ts';
@@ -53,6 +61,8 @@ export interface RestartFigures {
   snapshotSeq: number;
   tailRecords: number;
   snapshotLoadMs: number;
+  /** Where the load went: file (read, SHA-256, parse), core rebuilt, digest + invariants, read models. */
+  snapshotLoadPhasesMs: LoadPhases | null;
   restartMs: number;
   restartCpuMs: number;
 }
@@ -63,10 +73,25 @@ export interface SnapshotBenchResult {
   snapshotMb: number;
   /** Encode, verify (decode, rebuild, compare) and write one snapshot, in the worker. */
   snapshotWriteMs: number;
+  /** The default policy's interval (SNAPSHOT_EVERY_RECORDS_DEFAULT). */
+  everyRecords: number;
+  /** Restart from the snapshot `everyRecords` before the end: the default policy's worst case. */
+  restartMs: number;
+  restartCpuMs: number;
+  snapshotLoadMs: number;
+  tailRecords: number;
   /** Restart right before the next snapshot was due, for each interval N (the worst case of N). */
   restarts: RestartFigures[];
-  restartFullReplayMs: number;
-  restartFullReplayCpuMs: number;
+  /**
+   * Restart by replaying the whole log of `records`. Measured when `fullReplayMeasuredRecords`
+   * equals `records`; otherwise (the full run) extrapolated linearly from the replay of the first
+   * `fullReplayMeasuredRecords` records, and `fullReplayExtrapolated` is true.
+   */
+  fullReplayMs: number;
+  fullReplayExtrapolated: boolean;
+  fullReplayMeasuredRecords: number;
+  fullReplayMeasuredMs: number;
+  fullReplayMeasuredCpuMs: number;
   fullReplayRecordsPerSec: number;
   openOrders: number;
   accounts: number;
@@ -114,52 +139,75 @@ export function writeFlowLog(dataDir: string, options: FlowLogOptions): { lastSe
 }
 
 const READ_MODELS: ReadModelsOptions = {};
+/** The full run measures full replay on a prefix of the log and extrapolates (10M would take minutes). */
+const FULL_REPLAY_MEASURED_RECORDS = 1_000_000;
 
 export async function benchSnapshot(options: { quick: boolean }): Promise<SnapshotBenchResult> {
   const records = options.quick ? 1_000_000 : 10_000_000;
-  const intervals = options.quick ? [100_000, 200_000, 500_000] : [250_000, 500_000, 1_000_000];
-  const step = intervals[0]!;
-  const largest = intervals[intervals.length - 1]!;
+  const everyRecords = SNAPSHOT_EVERY_RECORDS_DEFAULT;
+  const largest = options.quick ? 500_000 : 1_000_000;
+  const intervals = [...new Set([100_000, everyRecords, largest])].filter((interval) => interval < records).sort((a, b) => a - b);
+  if (!intervals.includes(everyRecords)) throw new Error(`snapshot bench: the default interval ${everyRecords} does not fit a log of ${records}`);
   const marketSet = defaultMarketSet();
   const dir = benchTempDir('snapshot-');
   try {
-    progress(`snapshot: writing a log of ${formatInteger(records)} records (durability 'none', generation only), a snapshot every ${formatInteger(step)}`);
-    const taken = writeLogWithSnapshots(dir, marketSet, records, step, largest / step);
+    progress(`snapshot: writing a log of ${formatInteger(records)} records (durability 'none', generation only), snapshots ${intervals.map(formatInteger).join(', ')} records before its end`);
+    const taken = writeLogWithSnapshots(dir, marketSet, records, intervals.map((interval) => records - interval));
     const last = taken[taken.length - 1];
     if (last === undefined) throw new Error('snapshot bench: no snapshot was taken');
     const walBytes = recoverWal(dir).segments.reduce((sum, segment) => sum + segment.bytes, 0);
 
     const restarts: RestartFigures[] = [];
     const digests: string[] = [];
-    for (const everyRecords of intervals) {
+    for (const interval of intervals) {
       collectGarbage();
-      const restart = withNewerSnapshotsAside(dir, records - everyRecords, () => timedRestart(dir, marketSet, true));
+      const restart = withNewerSnapshotsAside(dir, records - interval, () => timedRestart(dir, marketSet, true));
       progress(
-        `snapshot: N = ${formatInteger(everyRecords)}: restart from the snapshot at ${formatInteger(restart.snapshotSeq)} ` +
-          `(loaded in ${restart.loadMs.toFixed(0)} ms) + ${formatInteger(restart.tail)} records: ${restart.ms.toFixed(0)} ms (cpu ${restart.cpuMs.toFixed(0)} ms)`,
+        `snapshot: N = ${formatInteger(interval)}: restart from the snapshot at ${formatInteger(restart.snapshotSeq)} ` +
+          `(loaded in ${restart.loadMs.toFixed(0)} ms: ${phasesText(restart.loadPhases)}) + ${formatInteger(restart.tail)} records: ${restart.ms.toFixed(0)} ms (cpu ${restart.cpuMs.toFixed(0)} ms)`,
       );
       restarts.push({
-        everyRecords,
+        everyRecords: interval,
         snapshotSeq: restart.snapshotSeq,
         tailRecords: restart.tail,
         snapshotLoadMs: restart.loadMs,
+        snapshotLoadPhasesMs: restart.loadPhases,
         restartMs: restart.ms,
         restartCpuMs: restart.cpuMs,
       });
       digests.push(restart.digest);
     }
     collectGarbage();
-    const full = timedRestart(dir, marketSet, false);
-    progress(`snapshot: restart by full replay of ${formatInteger(full.tail)} records: ${full.ms.toFixed(0)} ms (cpu ${full.cpuMs.toFixed(0)} ms)`);
-    for (const digest of digests) if (digest !== full.digest) throw new Error(`snapshot bench: digests differ (${digest} vs ${full.digest})`);
+    const measuredRecords = Math.min(records, FULL_REPLAY_MEASURED_RECORDS);
+    const full = timedRestart(dir, marketSet, false, measuredRecords === records ? undefined : measuredRecords);
+    const extrapolated = measuredRecords !== records;
+    const fullReplayMs = (full.ms * records) / full.tail;
+    progress(
+      `snapshot: restart by full replay of ${formatInteger(full.tail)} records: ${full.ms.toFixed(0)} ms (cpu ${full.cpuMs.toFixed(0)} ms)` +
+        (extrapolated ? `; × ${records / full.tail} for the whole log: ${(fullReplayMs / 1000).toFixed(1)} s (extrapolated)` : ''),
+    );
+    // Every restart from a snapshot must give the state of a full replay: the same digest. The full
+    // run does not replay the whole log (minutes), so there the restarts from snapshots of different
+    // ages, each checked against its own digest while loading, must agree with each other.
+    const reference = extrapolated ? digests[0]! : full.digest;
+    for (const digest of digests) if (digest !== reference) throw new Error(`snapshot bench: digests differ (${digest} vs ${reference})`);
+    const worst = restarts.find((restart) => restart.everyRecords === everyRecords)!;
     return {
       records,
       walMb: megabytes(walBytes),
       snapshotMb: megabytes(last.bytes),
       snapshotWriteMs: last.elapsedMs,
+      everyRecords,
+      restartMs: worst.restartMs,
+      restartCpuMs: worst.restartCpuMs,
+      snapshotLoadMs: worst.snapshotLoadMs,
+      tailRecords: worst.tailRecords,
       restarts,
-      restartFullReplayMs: full.ms,
-      restartFullReplayCpuMs: full.cpuMs,
+      fullReplayMs,
+      fullReplayExtrapolated: extrapolated,
+      fullReplayMeasuredRecords: full.tail,
+      fullReplayMeasuredMs: full.ms,
+      fullReplayMeasuredCpuMs: full.cpuMs,
       fullReplayRecordsPerSec: full.tail / (full.ms / 1000),
       openOrders: full.openOrders,
       accounts: full.accounts,
@@ -171,11 +219,12 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
 
 /**
  * The log, with a SnapshotTaker following it as the server's worker does and writing a snapshot
- * at every multiple of `step` up to `records − step`; the newest `keep` are kept.
+ * at each of `snapshotSeqs` (all kept).
  */
-function writeLogWithSnapshots(dir: string, marketSet: MarketSet, records: number, step: number, keep: number): TakenSnapshot[] {
+function writeLogWithSnapshots(dir: string, marketSet: MarketSet, records: number, snapshotSeqs: number[]): TakenSnapshot[] {
   let taker: SnapshotTaker | undefined;
   const taken: TakenSnapshot[] = [];
+  const pending = [...snapshotSeqs].sort((a, b) => a - b);
   const started = performance.now();
   writeFlowLog(dir, {
     records,
@@ -186,13 +235,11 @@ function writeLogWithSnapshots(dir: string, marketSet: MarketSet, records: numbe
         marketSet,
         limits: DEFAULT_CORE_LIMITS,
         readModels: READ_MODELS,
-        policy: { everyRecords: step, everyMs: 0, keep, walRetention: 'keep' },
+        policy: { everyRecords: 1, everyMs: 0, keep: pending.length, walRetention: 'keep' },
         startSeq: 0,
       });
-      for (;;) {
-        const next = (Math.floor(taker.lastSeq / step) + 1) * step;
-        if (next > records - step || next > lastSeq) break;
-        taker.follow(next, Number.MAX_SAFE_INTEGER);
+      while (pending.length > 0 && pending[0]! <= lastSeq) {
+        taker.follow(pending.shift()!, Number.MAX_SAFE_INTEGER);
         taken.push(taker.take());
         progress(`snapshot: written at seq ${formatInteger(taker.lastSeq)} in ${taken[taken.length - 1]!.elapsedMs.toFixed(0)} ms`);
       }
@@ -201,6 +248,11 @@ function writeLogWithSnapshots(dir: string, marketSet: MarketSet, records: numbe
   taker?.close();
   progress(`snapshot: log and snapshots written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   return taken;
+}
+
+function phasesText(phases: LoadPhases | null): string {
+  if (phases === null) return 'no phases';
+  return `file ${phases.fileMs.toFixed(0)}, core ${phases.coreMs.toFixed(0)}, digest + invariants ${phases.checkMs.toFixed(0)}, read models ${phases.readModelsMs.toFixed(0)} ms`;
 }
 
 /** Runs `fn` with the snapshots after `seq` moved aside (a restart as if they had not been written yet). */
@@ -217,12 +269,16 @@ function withNewerSnapshotsAside<T>(dir: string, seq: number, fn: () => T): T {
   }
 }
 
-/** ThreadedPipeline.start's recovery, timed: the gateway's read models restored and fed. */
-function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean) {
+/**
+ * ThreadedPipeline.start's recovery, timed: the gateway's read models restored and fed. With
+ * `toSeq`, the replay command's read-only recovery up to that seq (a prefix of the log).
+ */
+function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean, toSeq?: number) {
   const readModels = new ReadModels(marketSet, READ_MODELS);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const recovered = recoverState(dir, { marketSet, limits: DEFAULT_CORE_LIMITS, mode: 'recover', useSnapshots, readModels });
+  const mode = toSeq === undefined ? { mode: 'recover' as const } : { mode: 'read' as const, toSeq };
+  const recovered = recoverState(dir, { marketSet, limits: DEFAULT_CORE_LIMITS, ...mode, useSnapshots, readModels });
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const summary = stateDigest(recovered.core);
@@ -232,6 +288,7 @@ function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean) 
     tail: recovered.walRecords,
     snapshotSeq: recovered.snapshot?.seq ?? 0,
     loadMs: recovered.snapshot?.loadMs ?? 0,
+    loadPhases: recovered.snapshot?.loadPhasesMs ?? null,
     digest: summary.digest,
     openOrders: summary.openOrders,
     accounts: summary.accounts,
