@@ -24,14 +24,14 @@ export interface SnapshotPolicy {
 
 /**
  * 250,000 records: the trade-off between restart time and the snapshot worker's CPU. A restart
- * replays at most this many records after the newest snapshot (the tail, on average half of it)
- * at some 150,000–300,000 records per second with the read models fed, after loading the snapshot
- * (about a second at a 10,000,000-record log with a million remembered clientOrderIds): with
- * 1,000,000 a restart took 6–8 s, with 250,000 it stays near the 3 s target (`npm run bench`,
- * Snapshot rows). Each snapshot costs the worker a few seconds of CPU (export, encode, verify by
- * decoding and rebuilding, fsync) on top of following the log, so at 20,000–40,000 commands/s one
- * every 250,000 records is one every 6–12 s; a smaller interval buys little restart time for much
- * more CPU on a 2-core machine.
+ * loads the newest snapshot (1.5–2.2 s at a 10,000,000-record log with a million remembered
+ * clientOrderIds, on the shared 2-core machine) and replays at most this many records after it
+ * (on average half) at some 100,000–180,000 records per second with the read models fed. Measured
+ * worst cases at 10,000,000 records (`npm run bench`, Snapshot rows): 3.3–4.7 s at 250,000,
+ * 3.5 s at 100,000, 7.5 s at 1,000,000 (the previous default). Each snapshot costs the worker
+ * 2.5–3.5 s of CPU (export, encode, verify by decoding and rebuilding, fsync) on top of following
+ * the log, so at 20,000–40,000 commands/s one every 250,000 records is one every 6–12 s, some 25%
+ * of a core; 100,000 would take a core's half or more for about a second less restart time.
  */
 export const SNAPSHOT_EVERY_RECORDS_DEFAULT = 250_000;
 export const SNAPSHOT_EVERY_RECORDS_MAX = 1_000_000_000;
