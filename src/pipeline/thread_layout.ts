@@ -1,15 +1,20 @@
 /**
  * Which stages share a thread: a configuration of the pipeline, not of the stages (DESIGN.md).
  * Written as comma-separated threads of '+'-joined stages, e.g. the default
- * "sequencer+matching+settlement,wal". The WAL writer always has a thread of its own: an fsync
+ * "sequencer,wal,matching+settlement". The WAL writer always has a thread of its own: an fsync
  * must never block the sequencer, and the batch that builds up during one fsync is exactly what
  * group commit flushes next. The gateway is always the main thread.
  */
 export const STAGE_NAMES = ['sequencer', 'wal', 'matching', 'settlement'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
-/** One core thread and the WAL thread: the fewest hand-offs on 2 cores (README: not yet confirmed by a quiet benchmark). */
-export const DEFAULT_THREAD_LAYOUT = 'sequencer+matching+settlement,wal';
+/**
+ * The sequencer alone, the WAL writer alone, matching and settlement together. Chosen by measurement
+ * on the 2-core machine (README, "Threads and rings"): in every side-by-side run of the pipeline
+ * benchmark it beat 'sequencer+matching+settlement,wal' (e.g. 76k vs 60k and 102k vs 63k commands/s):
+ * the sequencer's pre-check and the matching of earlier commands run at the same time.
+ */
+export const DEFAULT_THREAD_LAYOUT = 'sequencer,wal,matching+settlement';
 
 export type ThreadLayout = readonly (readonly StageName[])[];
 

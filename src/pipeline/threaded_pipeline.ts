@@ -249,7 +249,8 @@ export class ThreadedPipeline implements PipelineHandle {
       repair: recovery.repair,
       elapsedMs: recovered.elapsedMs,
     };
-    await this.startWorkers(exportCoreState(recovered.core), recovery);
+    // Columns, not a row per remembered clientOrderId: the workers restore them straight into their tables.
+    await this.startWorkers(exportCoreState(recovered.core, { clientOrderIdColumns: true }), recovery);
     if (snapshots !== undefined && snapshotsEnabled(snapshots.policy)) {
       this.snapshotService = new SnapshotService({
         dataDir: options.wal.dataDir,
