@@ -1,5 +1,5 @@
 /**
- * IdTable: positive integer id → non-negative number, the core's replacement for `Map<number, number>`.
+ * IdTable: positive integer id → 32-bit unsigned value, the core's replacement for `Map<number, number>`.
  *
  * Used for orderId → book slot (matching), orderId → owner (sequencer), orderId → reservation slot
  * (settlement) and accountId → account index (sequencer, settlement). An open-addressing hash
@@ -23,8 +23,12 @@ const TWO_POW_32 = 4294967296;
 
 export class IdTable {
   readonly capacity: number;
-  /** Bucket b holds its id at [3b] (EMPTY when free), its value at [3b + 1], its place in `ids` at [3b + 2]. */
-  private readonly entries: Float64Array;
+  /**
+   * 16 bytes per bucket, in one cache line: bucket b holds its id as keys[2b] (f64, EMPTY when free),
+   * and in the same 16 bytes its value as words[4b + 2] and its place in `ids` as words[4b + 3] (u32).
+   */
+  private readonly keys: Float64Array;
+  private readonly words: Uint32Array;
   /** The ids present, densely: ids[0 .. count). */
   private readonly ids: Float64Array;
   private readonly mask: number;
@@ -40,7 +44,9 @@ export class IdTable {
     while (buckets < entriesMax * 2) buckets *= 2;
     assert(buckets <= 2 ** 29, 'IdTable: too many entries for one table');
     this.capacity = entriesMax;
-    this.entries = new Float64Array(buckets * 3);
+    const buffer = new ArrayBuffer(buckets * 16);
+    this.keys = new Float64Array(buffer);
+    this.words = new Uint32Array(buffer);
     this.ids = new Float64Array(entriesMax);
     this.mask = buckets - 1;
   }
@@ -60,12 +66,13 @@ export class IdTable {
 
   /** The value of an id, ABSENT when the id is not in the table. */
   get(id: number): number {
-    const entries = this.entries;
+    const keys = this.keys;
+    const words = this.words;
     const mask = this.mask;
     let bucket = this.bucketOf(id);
     for (;;) {
-      const key = entries[bucket * 3]!;
-      if (key === id) return entries[bucket * 3 + 1]!;
+      const key = keys[bucket * 2]!;
+      if (key === id) return words[bucket * 4 + 2]!;
       if (key === EMPTY) return ABSENT;
       bucket = (bucket + 1) & mask;
     }
@@ -73,11 +80,11 @@ export class IdTable {
 
   /** The bucket holding a present id. */
   private bucketHolding(id: number): number {
-    const entries = this.entries;
+    const keys = this.keys;
     const mask = this.mask;
     let bucket = this.bucketOf(id);
-    while (entries[bucket * 3] !== id) {
-      if (entries[bucket * 3] === EMPTY) throw new InvariantError(`IdTable(${this.name}): id ${id} lost`);
+    while (keys[bucket * 2] !== id) {
+      if (keys[bucket * 2] === EMPTY) throw new InvariantError(`IdTable(${this.name}): id ${id} lost`);
       bucket = (bucket + 1) & mask;
     }
     return bucket;
@@ -87,68 +94,70 @@ export class IdTable {
     return this.get(id) !== ABSENT;
   }
 
-  /** Adds an id that is not present, with a non-negative value. */
+  /** Adds an id that is not present, with a value in [0, 2^32) (slots, indexes, account ids). */
   insert(id: number, value: number): void {
     if (!(id > 0)) throw new InvariantError(`IdTable(${this.name}): ids must be positive`);
-    if (!(value >= 0)) throw new InvariantError(`IdTable(${this.name}): values must not be negative`);
+    if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw new InvariantError(`IdTable(${this.name}): values must be integers in [0, 2^32)`);
     if (this.count >= this.capacity) throw new InvariantError(`IdTable: more than ${this.capacity} entries (${this.name})`);
-    const entries = this.entries;
+    const keys = this.keys;
+    const words = this.words;
     const mask = this.mask;
     let bucket = this.bucketOf(id);
     for (;;) {
-      const key = entries[bucket * 3]!;
+      const key = keys[bucket * 2]!;
       if (key === EMPTY) break;
       if (key === id) throw new InvariantError(`IdTable(${this.name}): id ${id} is already present`);
       bucket = (bucket + 1) & mask;
     }
-    entries[bucket * 3] = id;
-    entries[bucket * 3 + 1] = value;
-    entries[bucket * 3 + 2] = this.count;
+    keys[bucket * 2] = id;
+    words[bucket * 4 + 2] = value;
+    words[bucket * 4 + 3] = this.count;
     this.ids[this.count] = id;
     this.count += 1;
   }
 
   /** Removes an id; false when it was not present (the table is unchanged then). */
   delete(id: number): boolean {
-    const entries = this.entries;
+    const keys = this.keys;
+    const words = this.words;
     const mask = this.mask;
     let bucket = this.bucketOf(id);
     for (;;) {
-      const key = entries[bucket * 3]!;
+      const key = keys[bucket * 2]!;
       if (key === id) break;
       if (key === EMPTY) return false;
       bucket = (bucket + 1) & mask;
     }
     // Swap-remove from the dense list: the last id takes this id's place.
-    const place = entries[bucket * 3 + 2]!;
+    const place = words[bucket * 4 + 3]!;
     const last = this.count - 1;
     if (place !== last) {
       const lastId = this.ids[last]!;
       this.ids[place] = lastId;
-      entries[this.bucketHolding(lastId) * 3 + 2] = place;
+      words[this.bucketHolding(lastId) * 4 + 3] = place;
     }
     // Backward-shift deletion: pull later entries of the probe run into the hole, so that lookups
     // can keep stopping at the first empty bucket and no tombstones ever accumulate.
     let hole = bucket;
     let probe = (hole + 1) & mask;
     for (;;) {
-      const key = entries[probe * 3]!;
+      const key = keys[probe * 2]!;
       if (key === EMPTY) break;
       const home = this.bucketOf(key);
       // Move the entry if its home is not in the cyclic range (hole, probe].
       const distanceToProbe = (probe - home) & mask;
       const distanceToHole = (probe - hole) & mask;
       if (distanceToProbe >= distanceToHole) {
-        entries[hole * 3] = key;
-        entries[hole * 3 + 1] = entries[probe * 3 + 1]!;
-        entries[hole * 3 + 2] = entries[probe * 3 + 2]!;
+        keys[hole * 2] = key;
+        words[hole * 4 + 2] = words[probe * 4 + 2]!;
+        words[hole * 4 + 3] = words[probe * 4 + 3]!;
         hole = probe;
       }
       probe = (probe + 1) & mask;
     }
-    entries[hole * 3] = EMPTY;
-    entries[hole * 3 + 1] = 0;
-    entries[hole * 3 + 2] = 0;
+    keys[hole * 2] = EMPTY;
+    words[hole * 4 + 2] = 0;
+    words[hole * 4 + 3] = 0;
     this.count -= 1;
     return true;
   }
@@ -157,7 +166,7 @@ export class IdTable {
   forEach(fn: (id: number, value: number) => void): void {
     for (let place = 0; place < this.count; place += 1) {
       const id = this.ids[place]!;
-      fn(id, this.entries[this.bucketHolding(id) * 3 + 1]!);
+      fn(id, this.words[this.bucketHolding(id) * 4 + 2]!);
     }
   }
 

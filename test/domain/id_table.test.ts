@@ -32,10 +32,16 @@ describe('IdTable', () => {
     expect(table.has(17)).toBe(false);
   });
 
-  it('refuses ids that are not positive and negative values', () => {
+  it('refuses ids that are not positive and values outside 32 bits, and keeps the largest value', () => {
     const table = new IdTable(4, 'things');
     expect(() => table.insert(0, 1)).toThrow(/positive/);
-    expect(() => table.insert(1, -1)).toThrow(/negative/);
+    expect(() => table.insert(1, -1)).toThrow(/\[0, 2\^32\)/);
+    expect(() => table.insert(1, 2 ** 32)).toThrow(/\[0, 2\^32\)/);
+    expect(() => table.insert(1, 0.5)).toThrow(/\[0, 2\^32\)/);
+    expect(table.size).toBe(0);
+    table.insert(2 ** 53 - 1, 2 ** 32 - 1);
+    expect(table.get(2 ** 53 - 1)).toBe(2 ** 32 - 1);
+    table.delete(2 ** 53 - 1);
     expect(table.size).toBe(0);
   });
 
