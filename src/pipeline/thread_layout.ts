@@ -11,9 +11,9 @@ export type StageName = (typeof STAGE_NAMES)[number];
 /**
  * The sequencer alone, the WAL writer alone, matching and settlement together. Chosen by measurement
  * on the 2-core machine (README, "Threads and rings"): in the side-by-side runs of the pipeline
- * benchmark it beat 'sequencer+matching+settlement,wal' clearly under load (102k vs 63k commands/s)
- * and on a quiet quick run (76k vs 60k), and matched it on a quiet full run (82.4k vs 80.7k): the
- * sequencer's pre-check and the matching of earlier commands run at the same time.
+ * benchmark it beat 'sequencer+matching+settlement,wal' in every run but one (100.6k vs 64.0k
+ * commands/s in the README's full run, 102k vs 63k under load, 76k vs 60k quick; once 82.4k vs 80.7k):
+ * the sequencer's pre-check and the matching of earlier commands run at the same time.
  */
 export const DEFAULT_THREAD_LAYOUT = 'sequencer,wal,matching+settlement';
 
