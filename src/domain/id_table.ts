@@ -64,29 +64,28 @@ export class IdTable {
     return hash & this.mask;
   }
 
-  /** The value of an id, ABSENT when the id is not in the table. */
-  get(id: number): number {
+  /** The bucket that holds `id`, or the empty bucket that ends its probe run (where it would go). */
+  private probe(id: number): number {
     const keys = this.keys;
-    const words = this.words;
     const mask = this.mask;
     let bucket = this.bucketOf(id);
     for (;;) {
       const key = keys[bucket * 2]!;
-      if (key === id) return words[bucket * 4 + 2]!;
-      if (key === EMPTY) return ABSENT;
+      if (key === id || key === EMPTY) return bucket;
       bucket = (bucket + 1) & mask;
     }
   }
 
+  /** The value of an id, ABSENT when the id is not in the table. */
+  get(id: number): number {
+    const bucket = this.probe(id);
+    return this.keys[bucket * 2] === id ? this.words[bucket * 4 + 2]! : ABSENT;
+  }
+
   /** The bucket holding a present id. */
   private bucketHolding(id: number): number {
-    const keys = this.keys;
-    const mask = this.mask;
-    let bucket = this.bucketOf(id);
-    while (keys[bucket * 2] !== id) {
-      if (keys[bucket * 2] === EMPTY) throw new InvariantError(`IdTable(${this.name}): id ${id} lost`);
-      bucket = (bucket + 1) & mask;
-    }
+    const bucket = this.probe(id);
+    if (this.keys[bucket * 2] !== id) throw new InvariantError(`IdTable(${this.name}): id ${id} lost`);
     return bucket;
   }
 
@@ -101,14 +100,8 @@ export class IdTable {
     if (this.count >= this.capacity) throw new InvariantError(`IdTable: more than ${this.capacity} entries (${this.name})`);
     const keys = this.keys;
     const words = this.words;
-    const mask = this.mask;
-    let bucket = this.bucketOf(id);
-    for (;;) {
-      const key = keys[bucket * 2]!;
-      if (key === EMPTY) break;
-      if (key === id) throw new InvariantError(`IdTable(${this.name}): id ${id} is already present`);
-      bucket = (bucket + 1) & mask;
-    }
+    const bucket = this.probe(id);
+    if (keys[bucket * 2] === id) throw new InvariantError(`IdTable(${this.name}): id ${id} is already present`);
     keys[bucket * 2] = id;
     words[bucket * 4 + 2] = value;
     words[bucket * 4 + 3] = this.count;
@@ -121,13 +114,8 @@ export class IdTable {
     const keys = this.keys;
     const words = this.words;
     const mask = this.mask;
-    let bucket = this.bucketOf(id);
-    for (;;) {
-      const key = keys[bucket * 2]!;
-      if (key === id) break;
-      if (key === EMPTY) return false;
-      bucket = (bucket + 1) & mask;
-    }
+    const bucket = this.probe(id);
+    if (keys[bucket * 2] !== id) return false;
     // Swap-remove from the dense list: the last id takes this id's place.
     const place = words[bucket * 4 + 3]!;
     const last = this.count - 1;
