@@ -149,21 +149,22 @@ class PendingRequests {
     this.startedAt[requestId - 1] = startedAt;
   }
 
-  /** Completes a request: its resolver and start time, or undefined for an id not in flight. */
+  /** When a request in flight was submitted (performance.now()). */
+  startedAtOf(requestId: number): number {
+    return this.startedAt[requestId - 1] ?? 0;
+  }
+
+  /** Completes a request: its resolver, or undefined for an id not in flight. */
   complete(requestId: number): ((result: SubmitResult) => void) | undefined {
     const slot = requestId - 1;
     if (!(slot >= 0 && slot < this.capacity)) return undefined;
     const resolve = this.resolvers[slot];
     if (resolve === undefined) return undefined;
     this.resolvers[slot] = undefined;
-    this.completedStartedAt = this.startedAt[slot]!;
     this.freeSlots[this.freeCount] = slot;
     this.freeCount += 1;
     return resolve;
   }
-
-  /** The start time of the request `complete` returned last. */
-  completedStartedAt = 0;
 }
 
 /** Messages handled per turn of the main-thread consumer before it yields to HTTP. */
@@ -497,12 +498,13 @@ export class ThreadedPipeline implements PipelineHandle {
   }
 
   private resolve(requestId: number, result: SubmitResult): void {
+    const startedAt = this.pending.startedAtOf(requestId);
     const resolve = this.pending.complete(requestId);
     if (resolve === undefined) {
       this.die(new Error(`pipeline: a result came back for unknown request ${requestId}`));
       return;
     }
-    this.latency.record(performance.now() - this.pending.completedStartedAt);
+    this.latency.record(performance.now() - startedAt);
     resolve(result);
   }
 
