@@ -693,7 +693,7 @@ export class ReadModels implements ExecutionSink {
   }
 
   restoreOpenOrder(restored: Readonly<RestoredOrder>, clientOrderId = ''): void {
-    this.insertOrder({
+    const row = orderColumnsOf([{
       orderId: restored.orderId,
       accountId: restored.accountId,
       marketId: restored.marketId,
@@ -711,7 +711,8 @@ export class ReadModels implements ExecutionSink {
       remainingSteps: restored.remainingSteps,
       closedSeq: 0,
       fills: null,
-    });
+    }]);
+    this.restoreOrderRow(row, 0, 0);
     const book = this.bookSide(restored.marketId, restored.side);
     book.set(restored.priceTicks, book.qtyAtPrice(restored.priceTicks) + restored.remainingSteps);
   }
@@ -1034,44 +1035,6 @@ export class ReadModels implements ExecutionSink {
     columns.firstTradeId[slot] = 0;
     columns.fillCount[slot] = 0;
     this.linkOpen(slot, command.accountId);
-  }
-
-  /** An order from a snapshot (or restoreOpenOrder): its fills go back into the ring at their tradeIds. */
-  private insertOrder(order: Readonly<OrderState>): void {
-    const slot = this.allocateOrder(order.orderId, order.accountId, order.clientOrderId);
-    const columns = this.columns;
-    const statusCode = STATUS_NAMES.indexOf(order.status);
-    if (!(statusCode >= 0)) invariantBroken(`ReadModels: order ${order.orderId} has a bad status`);
-    columns.marketId[slot] = order.marketId;
-    columns.side[slot] = order.side;
-    columns.orderType[slot] = order.orderType;
-    columns.timeInForce[slot] = order.timeInForce;
-    columns.postOnly[slot] = order.postOnly ? 1 : 0;
-    columns.status[slot] = statusCode;
-    columns.priceTicks[slot] = order.priceTicks;
-    columns.qtySteps[slot] = order.qtySteps;
-    columns.quoteQtyUnits[slot] = order.quoteQtyUnits;
-    columns.timestampMs[slot] = order.timestampMs;
-    columns.filledSteps[slot] = order.filledSteps;
-    columns.remainingSteps[slot] = order.remainingSteps;
-    columns.closedSeq[slot] = order.closedSeq;
-    columns.firstTradeId[slot] = 0;
-    columns.fillCount[slot] = 0;
-    const fills = order.fills;
-    if (fills !== null && fills.length > 0) {
-      const first = fills[0]!.tradeId;
-      fills.forEach((fill, offset) => {
-        if (fill.tradeId !== first + offset) invariantBroken(`ReadModels: order ${order.orderId} fills are not consecutive trades`);
-        if (fill.tradeId > this.fills.lastTradeId) this.fills.lastTradeId = fill.tradeId;
-      });
-      // Fills older than these models' ring would already be gone from it: they read as dropped.
-      if (this.fills.holds(first)) for (const fill of fills) this.fills.write(fill.tradeId, fill.priceTicks, fill.qtySteps, fill.makerOrderId);
-      columns.firstTradeId[slot] = first;
-      columns.fillCount[slot] = fills.length;
-    } else if (fills === null) {
-      columns.fillCount[slot] = FILLS_DROPPED;
-    }
-    if (order.closedSeq === 0) this.linkOpen(slot, order.accountId);
   }
 
   private allocateOrder(orderId: number, accountId: number, clientOrderId: string): number {
