@@ -21,7 +21,7 @@ import type { Command } from '../domain/commands.ts';
 import type { FileLayer } from './file_layer.ts';
 import { nodeFileLayer, readFully, writeFully } from './file_layer.ts';
 import { SEGMENT_HEADER_BYTES } from './segment_file.ts';
-import type { ScanFault, ScannedSegment, SnapshotChainPoint, WalScan } from './wal_reader.ts';
+import type { ScanFault, ScannedSegment, SnapshotChainPoint, WalScan, ScanFunction } from './wal_reader.ts';
 import { SnapshotMismatchError, corruptionError, scanWal } from './wal_reader.ts';
 import type { WalPosition } from './wal_writer.ts';
 
@@ -34,6 +34,8 @@ export interface WalRecoveryOptions {
   chunkBytes?: number;
   /** Read and replay only the records after this snapshot point. */
   afterSnapshot?: SnapshotChainPoint;
+  /** Who scans: `scanWal` on this thread (default), or a reader thread (wal_read_thread.ts). */
+  scanner?: ScanFunction;
 }
 
 export interface RecoveredSegment {
@@ -95,7 +97,7 @@ export function recoverWal(dataDir: string, options: WalRecoveryOptions = {}): W
   if (options.onRecord !== undefined) scanOptions.onRecord = options.onRecord;
   if (options.chunkBytes !== undefined) scanOptions.chunkBytes = options.chunkBytes;
   if (options.afterSnapshot !== undefined) scanOptions.afterSnapshot = options.afterSnapshot;
-  const scan = scanWal(dataDir, scanOptions);
+  const scan = (options.scanner ?? scanWal)(dataDir, scanOptions);
   if (scan.snapshotMismatch !== null) throw new SnapshotMismatchError(scan.snapshotMismatch);
   assert(!scan.stoppedAtToSeq, 'recoverWal: the scan must cover the whole log');
   const fault = scan.fault;

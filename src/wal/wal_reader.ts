@@ -151,6 +151,9 @@ export class SnapshotMismatchError extends Error {
   override readonly name = 'SnapshotMismatchError';
 }
 
+/** Something that runs `scanWal`: the function itself, or a reader thread's `scan` (same result). */
+export type ScanFunction = (dataDir: string, options: ScanOptions) => WalScan;
+
 /** Scans and verifies the WAL under `dataDir` without changing anything. */
 export function scanWal(dataDir: string, options: ScanOptions = {}): WalScan {
   return new WalScanner(dataDir, options).scan();
@@ -183,9 +186,12 @@ export function readRecords(
     fileLayer?: FileLayer;
     chunkBytes?: number;
     afterSnapshot?: SnapshotChainPoint;
+    /** Who scans: `scanWal` on this thread (default), or a reader thread (wal_read_thread.ts). */
+    scanner?: ScanFunction;
   },
 ): ReadSummary {
-  const scan = scanWal(dataDir, options);
+  const { scanner, ...scanOptions } = options;
+  const scan = (scanner ?? scanWal)(dataDir, scanOptions);
   if (scan.snapshotMismatch !== null) throw new SnapshotMismatchError(scan.snapshotMismatch);
   const fault = scan.fault;
   if (fault !== null && !fault.torn) throw corruptionError(fault);

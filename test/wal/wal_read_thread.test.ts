@@ -1,0 +1,164 @@
+/**
+ * The reader thread must be invisible: for every log, clean or damaged, its scan returns exactly
+ * what the inline scan returns (the WalScan with its fault, torn flag, segments and counters) and
+ * delivers exactly the same records, so recovery and replay decide the same with it or without it.
+ * Recovery through it gives the same state, the same errors, and cuts the same torn tail.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyCommand, createCommand } from '../../src/domain/commands.ts';
+import type { Command } from '../../src/domain/commands.ts';
+import { recoverWal } from '../../src/wal/recovery.ts';
+import { WalReadThread, WAL_READ_RING_CAPACITY } from '../../src/wal/wal_read_thread.ts';
+import type { ScanOptions, WalScan } from '../../src/wal/wal_reader.ts';
+import { WalCorruptionError, readRecords, scanWal } from '../../src/wal/wal_reader.ts';
+import { InvariantError } from '../../src/domain/assert.ts';
+import { flipBit, recover, removeDir, takeSnapshotsAt, tempDir, writeLog } from '../snapshot/support.ts';
+
+const RECORDS = 30_000;
+let thread: WalReadThread;
+let cleanDir = '';
+
+beforeAll(() => {
+  thread = WalReadThread.spawn();
+  cleanDir = tempDir('wal-read-thread-');
+  writeLog(cleanDir, RECORDS);
+});
+
+afterAll(() => {
+  thread.close();
+  removeDir(cleanDir);
+});
+
+function scanBothWays(dataDir: string, options: Omit<ScanOptions, 'onRecord'> = {}): { inline: WalScan; threaded: WalScan; records: Command[] } {
+  const inlineRecords: Command[] = [];
+  const threadRecords: Command[] = [];
+  const inline = scanWal(dataDir, { ...options, onRecord: (command) => inlineRecords.push(copyCommand(command, createCommand())) });
+  const threaded = thread.scan(dataDir, { ...options, onRecord: (command) => threadRecords.push(copyCommand(command, createCommand())) });
+  expect(threaded).toEqual(inline);
+  expect(threadRecords).toEqual(inlineRecords);
+  return { inline, threaded, records: threadRecords };
+}
+
+function copyOf(dataDir: string): string {
+  const copy = tempDir('wal-read-thread-copy-');
+  fs.cpSync(dataDir, copy, { recursive: true });
+  return copy;
+}
+
+function segments(dataDir: string): string[] {
+  return fs.readdirSync(path.join(dataDir, 'wal')).filter((name) => name.endsWith('.wal')).sort();
+}
+
+describe('the WAL reader thread', () => {
+  it('delivers every record of a multi-segment log in order, far more than its ring holds', () => {
+    const { inline, records } = scanBothWays(cleanDir);
+    expect(inline.records).toBe(RECORDS);
+    expect(RECORDS).toBeGreaterThan(4 * WAL_READ_RING_CAPACITY / 3);
+    expect(inline.segments.length).toBeGreaterThan(3);
+    expect(records[RECORDS - 1]!.seq).toBe(RECORDS);
+  });
+
+  it('stops at toSeq exactly as the inline scan does', () => {
+    const { inline } = scanBothWays(cleanDir, { toSeq: 12_345 });
+    expect(inline.stoppedAtToSeq).toBe(true);
+    expect(inline.lastSeq).toBe(12_345);
+  });
+
+  it('finds the same torn tail at many cut points and the same corruption for bit flips', () => {
+    const names = segments(cleanDir);
+    const last = path.join(cleanDir, 'wal', names[names.length - 1]!);
+    const size = fs.statSync(last).size;
+    for (const cut of [size - 1, size - 17, size - 40, size - 333]) {
+      const copy = copyOf(cleanDir);
+      try {
+        fs.truncateSync(path.join(copy, 'wal', names[names.length - 1]!), cut);
+        const { inline } = scanBothWays(copy);
+        expect(inline.fault?.torn).toBe(true);
+      } finally {
+        removeDir(copy);
+      }
+    }
+    for (const [segment, offset] of [[1, 5_000], [names.length - 1, 200], [0, 3]] as const) {
+      const copy = copyOf(cleanDir);
+      try {
+        flipBit(path.join(copy, 'wal', names[segment]!), offset);
+        const { inline } = scanBothWays(copy);
+        expect(inline.fault).not.toBeNull();
+      } finally {
+        removeDir(copy);
+      }
+    }
+  });
+
+  it('makes recovery cut the same torn tail and refuse the same corruption', () => {
+    const names = segments(cleanDir);
+    const lastName = names[names.length - 1]!;
+    const torn = [copyOf(cleanDir), copyOf(cleanDir)];
+    try {
+      for (const dir of torn) fs.truncateSync(path.join(dir, 'wal', lastName), fs.statSync(path.join(dir, 'wal', lastName)).size - 9);
+      const inline = recoverWal(torn[0]!);
+      const threaded = recoverWal(torn[1]!, { scanner: (dir, options) => thread.scan(dir, options) });
+      expect(threaded.tornTail?.bytes).toBe(inline.tornTail?.bytes);
+      expect(threaded.lastSeq).toBe(inline.lastSeq);
+      expect(fs.readdirSync(path.join(torn[1]!, 'wal'))).toEqual(fs.readdirSync(path.join(torn[0]!, 'wal')));
+    } finally {
+      for (const dir of torn) removeDir(dir);
+    }
+    const corrupt = copyOf(cleanDir);
+    try {
+      flipBit(path.join(corrupt, 'wal', names[1]!), 4_000);
+      let delivered = 0;
+      const read = () => readRecords(corrupt, { onRecord: () => (delivered += 1), scanner: (dir, options) => thread.scan(dir, options) });
+      expect(read).toThrow(WalCorruptionError);
+      let inlineDelivered = 0;
+      expect(() => readRecords(corrupt, { onRecord: () => (inlineDelivered += 1) })).toThrow(WalCorruptionError);
+      expect(delivered).toBe(inlineDelivered);
+    } finally {
+      removeDir(corrupt);
+    }
+  });
+
+  it('gives recoverState the same state from a snapshot and its tail, and after a rejected snapshot', () => {
+    const dir = copyOf(cleanDir);
+    try {
+      takeSnapshotsAt(dir, [10_000, 25_000]);
+      const inline = recover(dir, { walReadThread: 'off' });
+      const threaded = recover(dir, { walReadThread: 'on' });
+      expect(threaded.recovery.snapshot?.seq).toBe(25_000);
+      expect(threaded.digest).toBe(inline.digest);
+      expect(threaded.readModels).toEqual(inline.readModels);
+      const full = recover(dir, { walReadThread: 'on', useSnapshots: false });
+      expect(full.digest).toBe(inline.digest);
+      // The log now ends before the newest snapshot: it is rejected after the reader thread said
+      // so, and the same thread reads the tail after the older one.
+      for (const name of segments(dir)) if (Number(name.slice(0, 20)) > 20_000) fs.rmSync(path.join(dir, 'wal', name));
+      const fallbackInline = recover(dir, { walReadThread: 'off' });
+      const fallbackThreaded = recover(dir, { walReadThread: 'on' });
+      expect(fallbackThreaded.recovery.snapshot?.seq).toBe(10_000);
+      expect(fallbackThreaded.recovery.rejectedSnapshots.map((entry) => entry.reason)).toEqual(
+        fallbackInline.recovery.rejectedSnapshots.map((entry) => entry.reason),
+      );
+      expect(fallbackThreaded.recovery.rejectedSnapshots).toHaveLength(1);
+      expect(fallbackThreaded.digest).toBe(fallbackInline.digest);
+      expect(fallbackThreaded.recovery.walLastSeq).toBe(fallbackInline.recovery.walLastSeq);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('ends the worker and rethrows when applying a record throws', () => {
+    const local = WalReadThread.spawn();
+    let seen = 0;
+    expect(() =>
+      local.scan(cleanDir, {
+        onRecord: () => {
+          seen += 1;
+          if (seen === 20_000) throw new InvariantError('applying failed');
+        },
+      }),
+    ).toThrow('applying failed');
+    expect(() => local.scan(cleanDir, {})).toThrow('closed');
+  });
+});
