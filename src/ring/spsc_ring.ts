@@ -341,6 +341,17 @@ export class SpscRing {
   }
 
   /**
+   * Right after `release(count)`: whether the ring was full just before it, as the producer may
+   * have seen it (published slots only; a producer publishes before it sleeps). Loads the tail
+   * AFTER the release's store of the head, so with sequentially consistent atomics a producer that
+   * found the ring full either sees the new head itself or its publication is seen here.
+   */
+  wasFullBeforeRelease(count: number): boolean {
+    const tail = Atomics.load(this.control, TAIL_INDEX);
+    return ((tail - ((this.head - count) | 0)) | 0) >= this.capacity;
+  }
+
+  /**
    * Worker threads: returns `available()` at once if non-zero, else spins (bounded), else sleeps
    * with `Atomics.wait` until the producer publishes or `timeoutMs` passes (then returns 0).
    */

@@ -112,6 +112,28 @@ describe('SpscRing producer and consumer', () => {
     expect(readAll(consumer)).toEqual([2, 3, 4, 5]);
   });
 
+  it('tells after a release whether the ring was full just before it, also across the counter wrap', () => {
+    for (const startIndex of [0, 0x7ffffffe, -2]) {
+      const { producer, consumer } = pair(4, 16, startIndex);
+      for (let i = 0; i < 3; i++) write(producer, i);
+      producer.publish();
+      expect(consumer.available()).toBe(3);
+      consumer.release(1);
+      expect(consumer.wasFullBeforeRelease(1)).toBe(false);
+      for (let i = 3; i < 5; i++) write(producer, i);
+      producer.publish(); // full: 4 of 4
+      expect(consumer.available()).toBe(4);
+      consumer.release(2);
+      expect(consumer.wasFullBeforeRelease(2)).toBe(true);
+      // The producer refilled the ring between the consumer's last available() and this release.
+      for (let i = 5; i < 7; i++) write(producer, i);
+      producer.publish();
+      consumer.release(1);
+      expect(consumer.wasFullBeforeRelease(1)).toBe(true);
+      expect(readAll(consumer)).toEqual([4, 5, 6]);
+    }
+  });
+
   it('refuses to read or release beyond what it has seen available', () => {
     const { producer, consumer } = pair(8, 16);
     write(producer, 1);
