@@ -13,9 +13,9 @@
  *
  * Protocol (one scan at a time, the caller's thread blocks while it consumes):
  * - the caller posts a request (options without callbacks) on a MessagePort;
- * - the worker publishes every record as a ring Command message (requestId = the request's id), in
- *   batches; then it posts its result (the WalScan, or the error it met) on the port, and only then
- *   publishes a CommandEnd (requestId, the last seq delivered): the result is waiting on the port
+ * - the worker publishes every record as a record slot (record_slot.ts, tagged with the request's
+ *   id), in batches; then it posts its result (the WalScan, or the error it met) on the port, and
+ *   only then publishes an end slot (the request, the last seq delivered): the result is waiting on the port
  *   when the caller sees the end, and the caller takes it with `receiveMessageOnPort`;
  * - the caller checks every record's seq (+1 each, the pair of the worker's check), the end's
  *   requestId and seq, and the record count.
@@ -25,17 +25,10 @@ import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_thread
 import type { MessagePort } from 'node:worker_threads';
 import { InvariantError, assert } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
-import {
-  MESSAGE_SLOT_BYTES,
-  MessageTag,
-  createCommandEndMessage,
-  createCommandMessage,
-  decodeCommand,
-  decodeCommandEnd,
-  readTag,
-} from '../ring/messages.ts';
+import { createCommand } from '../domain/commands.ts';
 import { SpscRing } from '../ring/spsc_ring.ts';
 import { nodeFileLayer } from './file_layer.ts';
+import { RECORD_SLOT_BYTES, SLOT_END, decodeRecordSlot, endSlotSeq, slotTag } from './record_slot.ts';
 import type { ScanOptions, WalScan } from './wal_reader.ts';
 
 /** Slots of the record ring: 2 MiB of shared memory, enough for the reader to stay well ahead. */
@@ -79,13 +72,12 @@ export class WalReadThread {
   private readonly ring: SpscRing;
   private readonly control: Int32Array;
   private readonly port: MessagePort;
-  private readonly message = createCommandMessage();
-  private readonly end = createCommandEndMessage();
+  private readonly command = createCommand();
   private requestId = 0;
   private closed = false;
 
   private constructor() {
-    this.ring = SpscRing.create(WAL_READ_RING_CAPACITY, MESSAGE_SLOT_BYTES);
+    this.ring = SpscRing.create(WAL_READ_RING_CAPACITY, RECORD_SLOT_BYTES);
     const control = new SharedArrayBuffer(ReadControl.Words * Int32Array.BYTES_PER_ELEMENT);
     this.control = new Int32Array(control);
     const channel = new MessageChannel();
@@ -152,8 +144,8 @@ export class WalReadThread {
   /** Applies records until the end of this request; returns how many were delivered. */
   private consume(onRecord: ((command: Readonly<Command>) => void) | null): { records: number; lastSeq: number } {
     const ring = this.ring;
-    const message = this.message;
-    const command = message.command;
+    const command = this.command;
+    const requestId = this.requestId;
     let records = 0;
     let lastSeq = 0;
     let progressAt = performance.now();
@@ -169,17 +161,15 @@ export class WalReadThread {
       progressAt = performance.now();
       for (let index = 0; index < available; index++) {
         const offset = ring.readOffset(index);
-        if (readTag(ring, offset) === MessageTag.CommandEnd) {
-          const end = decodeCommandEnd(ring, offset, this.end);
+        if (slotTag(ring, offset, requestId) === SLOT_END) {
+          const endSeq = endSlotSeq(ring, offset);
           ring.release(index + 1);
           assert(index + 1 === available, 'WAL read thread: nothing follows the end of a scan');
-          assert(end.requestId === this.requestId, 'WAL read thread: the end of another request');
-          assert(end.seq === lastSeq, 'WAL read thread: the end names another last seq than the records delivered');
+          assert(endSeq === lastSeq, 'WAL read thread: the end names another last seq than the records delivered');
           return { records, lastSeq };
         }
-        decodeCommand(ring, offset, message);
-        assert(message.requestId === this.requestId, 'WAL read thread: a record of another request');
-        assert(records === 0 || command.seq === lastSeq + 1, 'WAL read thread: records must arrive gap-free, in seq order');
+        decodeRecordSlot(ring, offset, command);
+        if (records !== 0 && command.seq !== lastSeq + 1) throw new InvariantError('WAL read thread: records must arrive gap-free, in seq order');
         records += 1;
         lastSeq = command.seq;
         if (onRecord !== null) {

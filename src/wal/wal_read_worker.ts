@@ -6,8 +6,8 @@
 import { workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import type { Command } from '../domain/commands.ts';
-import { createCommandEndMessage, createCommandMessage, encodeCommand, encodeCommandEnd } from '../ring/messages.ts';
 import { SpscRing } from '../ring/spsc_ring.ts';
+import { encodeEndSlot, encodeRecordSlot } from './record_slot.ts';
 import type { WalReadRequest, WalReadResult, WalReadWorkerData } from './wal_read_thread.ts';
 import { ReadControl, ReadState, WAL_READ_PUBLISH_BATCH } from './wal_read_thread.ts';
 import type { ScanOptions } from './wal_reader.ts';
@@ -21,8 +21,6 @@ class ReadCancelled extends Error {
 }
 
 class RecordPublisher {
-  private readonly message = createCommandMessage();
-  private readonly end = createCommandEndMessage();
   private requestId = 0;
   private lastSeq = 0;
 
@@ -38,19 +36,13 @@ class RecordPublisher {
 
   /** Bound once: the scanner's callback for every record it delivers. */
   readonly publishRecord = (command: Readonly<Command>): void => {
-    const message = this.message;
-    message.requestId = this.requestId;
-    // The codec reads the fields it needs; the scanner's Command is reused after this returns.
-    message.command = command as Command;
-    encodeCommand(this.ring, this.claim(), message);
+    encodeRecordSlot(this.ring, this.claim(), this.requestId, command);
     this.lastSeq = command.seq;
     if (this.ring.claimedSlots() >= WAL_READ_PUBLISH_BATCH) this.ring.publish();
   };
 
   finish(): void {
-    this.end.requestId = this.requestId;
-    this.end.seq = this.lastSeq;
-    encodeCommandEnd(this.ring, this.claim(), this.end);
+    encodeEndSlot(this.ring, this.claim(), this.requestId, this.lastSeq);
     this.ring.publish();
   }
 
