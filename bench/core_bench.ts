@@ -10,9 +10,12 @@
  *   see BoundedFlowSource) and a bounded idempotency map, commands generated on the fly into one
  *   reused Command; heap used after a full GC before, halfway and after. Steady state must not
  *   grow per command.
- * - WAL replay through the core: the recorded accepted commands are written as a WAL, then read +
- *   verified + decoded + applied (ExchangeCore.replay) by a fresh core, as start-up recovery and
- *   `npm run replay` do. The log is in the page cache: this is the CPU side of recovery.
+ * - WAL replay through the core: the recorded accepted commands are written as a WAL, then
+ *   recovered by the real recovery path (recoverState, as start-up recovery and `npm run replay
+ *   --full` run it: a fresh core built, the log read + verified + decoded + applied, with the reader
+ *   thread when its policy picks it), timed from the call. The same log is also recovered with the
+ *   other reading (inline or thread) for comparison, alternating runs. The log is in the page cache:
+ *   this is the CPU side of recovery.
  *
  * Run alone: node --import tsx --expose-gc bench/core_bench.ts [--quick]
  */
@@ -26,9 +29,9 @@ import type { CoreLimits } from '../src/domain/limits.ts';
 import { DEFAULT_CORE_LIMITS } from '../src/domain/limits.ts';
 import { defaultMarketSet } from '../src/domain/markets.ts';
 import { RejectCode } from '../src/domain/reject_codes.ts';
+import { recoverState } from '../src/snapshot/recover_state.ts';
 import { recoverWal } from '../src/wal/recovery.ts';
 import { walConfig } from '../src/wal/wal_config.ts';
-import { readRecords } from '../src/wal/wal_reader.ts';
 import { WalWriter } from '../src/wal/wal_writer.ts';
 import { benchTempDir, collectGarbage, formatInteger, megabytes, median, progress, removeDir } from './bench_support.ts';
 import { BoundedFlowSource, RecordedFlow, clockMsAt } from './recorded_flow.ts';
@@ -172,13 +175,21 @@ async function steadyHeapRun(commands: number, warmUpCommands: number): Promise<
 }
 
 export interface WalReplayThroughCoreResult {
+  /** recoverState as the server and `replay --full` run it (its own choice of reader thread). */
   recordsPerSec: number;
+  /** CPU time of the process (all threads) per run, median, ms. */
+  cpuMs: number;
+  /** Whether that path used the reader thread for this log. */
+  readThread: boolean;
+  /** The same log recovered with the other reading (inline when the path used the thread, else the thread). */
+  otherRecordsPerSec: number;
+  otherCpuMs: number;
   records: number;
   walBytes: number;
   runs: number;
 }
 
-/** Writes the recorded accepted commands as a WAL, then times read + verify + decode + apply. */
+/** Writes the recorded accepted commands as a WAL, then times its recovery (build + read + verify + decode + apply). */
 export async function benchWalReplayThroughCore(options: { quick: boolean }): Promise<WalReplayThroughCoreResult> {
   const commandCount = options.quick ? 300_000 : 1_000_000;
   const runs = options.quick ? 3 : 4;
@@ -188,25 +199,52 @@ export async function benchWalReplayThroughCore(options: { quick: boolean }): Pr
   try {
     const walBytes = writeAcceptedAsWal(dir, flow);
     progress(`wal replay through the core: ${formatInteger(flow.acceptedCount)} records, ${megabytes(walBytes).toFixed(1)} MB of log`);
-    const marketSet = defaultMarketSet();
-    const rates: number[] = [];
+    const real = { rates: [] as number[], cpuMs: [] as number[], thread: false };
+    const other = { rates: [] as number[], cpuMs: [] as number[] };
     for (let run = 0; run < runs; run += 1) {
-      const core = new ExchangeCore(marketSet, DEFAULT_CORE_LIMITS);
-      collectGarbage();
-      const started = performance.now();
-      const summary = readRecords(dir, { onRecord: (command) => core.replay(command) });
-      const elapsedMs = performance.now() - started;
-      if (summary.records !== flow.acceptedCount || core.lastSeq !== flow.acceptedCount) {
-        throw new Error(`wal replay through the core: replayed ${summary.records} records, expected ${flow.acceptedCount}`);
+      // Alternating, so that both readings see the same load on a shared machine.
+      const measured = timedWalRecovery(dir, flow.acceptedCount, 'auto');
+      real.thread = measured.thread;
+      const compared = timedWalRecovery(dir, flow.acceptedCount, measured.thread ? 'off' : 'on');
+      if (run > 0) {
+        real.rates.push(measured.rate);
+        real.cpuMs.push(measured.cpuMs);
+        other.rates.push(compared.rate);
+        other.cpuMs.push(compared.cpuMs);
       }
-      const rate = (summary.records / elapsedMs) * 1000;
-      rates.push(rate);
-      progress(`wal replay through the core: run ${run + 1}/${runs}${run === 0 ? ' (warm-up)' : ''}: ${formatInteger(rate)} records/s`);
+      progress(
+        `wal replay through the core: run ${run + 1}/${runs}${run === 0 ? ' (warm-up)' : ''}: ${formatInteger(measured.rate)} records/s ` +
+          `(cpu ${measured.cpuMs.toFixed(0)} ms, ${measured.thread ? 'reader thread' : 'inline'}); ` +
+          `${measured.thread ? 'inline' : 'reader thread'}: ${formatInteger(compared.rate)} records/s (cpu ${compared.cpuMs.toFixed(0)} ms)`,
+      );
     }
-    return { recordsPerSec: median(rates.slice(1)), records: flow.acceptedCount, walBytes, runs: runs - 1 };
+    return {
+      recordsPerSec: median(real.rates),
+      cpuMs: median(real.cpuMs),
+      readThread: real.thread,
+      otherRecordsPerSec: median(other.rates),
+      otherCpuMs: median(other.cpuMs),
+      records: flow.acceptedCount,
+      walBytes,
+      runs: runs - 1,
+    };
   } finally {
     removeDir(dir);
   }
+}
+
+/** One recovery of the whole log (`replay --full`'s path: read-only, no snapshot), timed from the call. */
+function timedWalRecovery(dir: string, records: number, walReadThread: 'auto' | 'on' | 'off'): { rate: number; cpuMs: number; thread: boolean } {
+  collectGarbage();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const recovered = recoverState(dir, { marketSet: defaultMarketSet(), limits: DEFAULT_CORE_LIMITS, mode: 'read', useSnapshots: false, walReadThread });
+  const elapsedMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  if (recovered.walRecords !== records || recovered.core.lastSeq !== records) {
+    throw new Error(`wal replay through the core: replayed ${recovered.walRecords} records, expected ${records}`);
+  }
+  return { rate: (records / elapsedMs) * 1000, cpuMs: (cpu.user + cpu.system) / 1000, thread: recovered.walReadThread };
 }
 
 /** The WAL the live server would have written for this flow: the accepted commands, in seq order. */

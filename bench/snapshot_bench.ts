@@ -65,6 +65,8 @@ export interface RestartFigures {
   snapshotLoadPhasesMs: LoadPhases | null;
   restartMs: number;
   restartCpuMs: number;
+  /** Whether recovery read the tail with its reader thread (its own choice, as on a server start). */
+  walReadThread: boolean;
 }
 
 export interface SnapshotBenchResult {
@@ -80,6 +82,9 @@ export interface SnapshotBenchResult {
   restartCpuMs: number;
   snapshotLoadMs: number;
   tailRecords: number;
+  /** The same restart with the WAL read inline (no reader thread), run right after it, for comparison. */
+  restartInlineMs: number;
+  restartInlineCpuMs: number;
   /** Restart right before the next snapshot was due, for each interval N (the worst case of N). */
   restarts: RestartFigures[];
   /**
@@ -164,7 +169,8 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
       const restart = withNewerSnapshotsAside(dir, records - interval, () => timedRestart(dir, marketSet, true));
       progress(
         `snapshot: N = ${formatInteger(interval)}: restart from the snapshot at ${formatInteger(restart.snapshotSeq)} ` +
-          `(loaded in ${restart.loadMs.toFixed(0)} ms: ${phasesText(restart.loadPhases)}) + ${formatInteger(restart.tail)} records: ${restart.ms.toFixed(0)} ms (cpu ${restart.cpuMs.toFixed(0)} ms)`,
+          `(loaded in ${restart.loadMs.toFixed(0)} ms: ${phasesText(restart.loadPhases)}) + ${formatInteger(restart.tail)} records` +
+          `${restart.walReadThread ? ' (reader thread)' : ''}: ${restart.ms.toFixed(0)} ms (cpu ${restart.cpuMs.toFixed(0)} ms)`,
       );
       restarts.push({
         everyRecords: interval,
@@ -174,9 +180,14 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
         snapshotLoadPhasesMs: restart.loadPhases,
         restartMs: restart.ms,
         restartCpuMs: restart.cpuMs,
+        walReadThread: restart.walReadThread,
       });
       digests.push(restart.digest);
     }
+    collectGarbage();
+    const inline = withNewerSnapshotsAside(dir, records - everyRecords, () => timedRestart(dir, marketSet, true, undefined, 'off'));
+    digests.push(inline.digest);
+    progress(`snapshot: N = ${formatInteger(everyRecords)} again with the WAL read inline: ${inline.ms.toFixed(0)} ms (cpu ${inline.cpuMs.toFixed(0)} ms)`);
     collectGarbage();
     const measuredRecords = Math.min(records, FULL_REPLAY_MEASURED_RECORDS);
     const full = timedRestart(dir, marketSet, false, measuredRecords === records ? undefined : measuredRecords);
@@ -202,6 +213,8 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
       restartCpuMs: worst.restartCpuMs,
       snapshotLoadMs: worst.snapshotLoadMs,
       tailRecords: worst.tailRecords,
+      restartInlineMs: inline.ms,
+      restartInlineCpuMs: inline.cpuMs,
       restarts,
       fullReplayMs,
       fullReplayExtrapolated: extrapolated,
@@ -273,12 +286,12 @@ function withNewerSnapshotsAside<T>(dir: string, seq: number, fn: () => T): T {
  * ThreadedPipeline.start's recovery, timed: the gateway's read models restored and fed. With
  * `toSeq`, the replay command's read-only recovery up to that seq (a prefix of the log).
  */
-function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean, toSeq?: number) {
+function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean, toSeq?: number, walReadThread: 'auto' | 'off' = 'auto') {
   const readModels = new ReadModels(marketSet, READ_MODELS);
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const mode = toSeq === undefined ? { mode: 'recover' as const } : { mode: 'read' as const, toSeq };
-  const recovered = recoverState(dir, { marketSet, limits: DEFAULT_CORE_LIMITS, ...mode, useSnapshots, readModels });
+  const recovered = recoverState(dir, { marketSet, limits: DEFAULT_CORE_LIMITS, ...mode, useSnapshots, readModels, walReadThread });
   const ms = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const summary = stateDigest(recovered.core);
@@ -290,6 +303,7 @@ function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean, 
     loadMs: recovered.snapshot?.loadMs ?? 0,
     loadPhases: recovered.snapshot?.loadPhasesMs ?? null,
     digest: summary.digest,
+    walReadThread: recovered.walReadThread,
     openOrders: summary.openOrders,
     accounts: summary.accounts,
   };

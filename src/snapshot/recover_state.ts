@@ -122,6 +122,8 @@ export interface StateRecovery {
   tornTail: TornTail | null;
   /** 'recover' mode: where the log ends and the writer continues. */
   walRecovery: WalRecovery | null;
+  /** True when a reader thread read the WAL while this thread applied it (`walReadThread`). */
+  walReadThread: boolean;
   elapsedMs: number;
 }
 
@@ -168,7 +170,7 @@ export function recoverState(dataDir: string, options: StateRecoveryOptions): St
       log.warn({ file: entry.file, setAsideAs: entry.setAsideAs }, 'snapshot: a rejected snapshot was set aside (kept, never read again)');
     }
   }
-  return { ...result, rejectedSnapshots: rejected, elapsedMs: performance.now() - started };
+  return { ...result, rejectedSnapshots: rejected, walReadThread: reader !== null, elapsedMs: performance.now() - started };
 }
 
 /** Where the WAL is read from: the file layer, and the reader thread's scan when there is one. */
@@ -201,7 +203,7 @@ function snapshotCandidates(dataDir: string, toSeq: number | undefined, layer: F
   return toSeq === undefined ? snapshots : snapshots.filter((snapshot) => snapshot.seq <= toSeq);
 }
 
-type Attempt = Omit<StateRecovery, 'rejectedSnapshots' | 'elapsedMs'>;
+type Attempt = Omit<StateRecovery, 'rejectedSnapshots' | 'walReadThread' | 'elapsedMs'>;
 
 function trySnapshot(
   dataDir: string,
