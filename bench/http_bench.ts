@@ -10,8 +10,17 @@
  * - Accounts are funded first through POST /accounts/{id}/deposits. Then every request is a
  *   DISTINCT limit order from one of many accounts: alternating buys and sells around a mid price,
  *   so some cross and trade; a quarter carry a unique clientOrderId.
- * - A warm-up run, then the measured run. Latency is per response, submit to reply, as the load
- *   generator sees it; every non-2xx reply is counted by status (503 = the server shed load).
+ * - Both servers run side by side for the whole section. After the funding and a warm-up of each,
+ *   the measured time is split into short windows that ALTERNATE between the two (ABBA order: noop,
+ *   server, server, noop, ...), each target getting the same total duration. On a shared 2-core
+ *   machine the load from other work drifts within seconds; measured one after the other (as this
+ *   benchmark did before), the two halves saw different machines and the ratio of repeated quick
+ *   runs ranged from 0.5 to 1.1. Interleaved, both see the same conditions. While one target is
+ *   loaded the other is idle; its CPU in those windows is measured and reported (`otherServerCpuCores`:
+ *   were it busy, e.g. the real server's snapshot worker, it would lower the other's figure), and
+ *   the per-round ratios are reported (`roundRatios`) so the spread is visible.
+ * - Latency is per response, submit to reply, as the load generator sees it, pooled over a target's
+ *   windows; every non-2xx reply is counted by status (503 = the server shed load).
  *
  * Every child binds 127.0.0.1 and is stopped (SIGTERM, then SIGKILL) by this module, also on errors
  * and when this process exits. Run alone: node --import tsx bench/http_bench.ts [--quick]
@@ -64,6 +73,11 @@ export interface HttpRunResult {
   serverPeakRssMb: number | undefined;
   /** From the real server's /metrics over the measured run (undefined for the ceiling). */
   serverMetrics?: ServerMetrics;
+  /**
+   * CPU of the OTHER server, not loaded, during this target's windows: it should idle (~0); were it
+   * busy (say the real server's snapshot worker), it would take CPU from this target's figure.
+   */
+  otherServerCpuCores: number;
 }
 
 /** Where a request's time goes inside the real server, from its /metrics before and after the run. */
@@ -89,6 +103,10 @@ export interface HttpBenchResult {
   durationSec: number;
   server: HttpRunResult;
   ceiling: HttpRunResult;
+  /** Measured windows per target (interleaved with the other target's). */
+  rounds: number;
+  /** Real ÷ ceiling of each round (its two adjacent windows): the spread of the headline ratio. */
+  roundRatios: number[];
 }
 
 export interface HttpBenchOptions {
@@ -100,75 +118,99 @@ export interface HttpBenchOptions {
 export async function benchHttp(options: HttpBenchOptions): Promise<HttpBenchResult> {
   const durationSec = options.quick ? 6 : 20;
   const warmUpSec = options.quick ? 2 : 5;
-  const ceiling = await measureTarget('noop', { durationSec, warmUpSec, serverNodeArgs: options.serverNodeArgs });
-  const server = await measureTarget('server', { durationSec, warmUpSec, serverNodeArgs: options.serverNodeArgs });
-  return {
-    ordersPerSec: server.requestsPerSec,
-    ceilingReqPerSec: ceiling.requestsPerSec,
-    ratio: server.requestsPerSec / ceiling.requestsPerSec,
-    p50Ms: server.p50Ms,
-    p99Ms: server.p99Ms,
-    p999Ms: server.p999Ms,
-    non2xx: server.non2xx,
-    connections: HTTP_CONNECTIONS,
-    durationSec,
-    server,
-    ceiling,
-  };
+  const rounds = options.quick ? 3 : 5;
+  const windowSec = durationSec / rounds;
+  const noop = await startTarget('noop', options.serverNodeArgs);
+  try {
+    const real = await startTarget('server', options.serverNodeArgs);
+    try {
+      await Promise.all([waitForHealth(noop), waitForHealth(real)]);
+      progress(`http [server]: funding ${ACCOUNTS} accounts (${ACCOUNTS * 3} deposits)`);
+      await fundAccounts(real.url);
+      for (const target of [noop, real]) {
+        progress(`http [${target.kind}]: warm-up ${warmUpSec} s, ${HTTP_CONNECTIONS} connections`);
+        await runWindow(target, warmUpSec, noop === target ? real : noop);
+      }
+      const metricsBefore = await scrapeMetrics(real.url);
+      const windows = { noop: [] as LoadWindow[], server: [] as LoadWindow[] };
+      progress(`http: measuring ${rounds} rounds of ${windowSec} s per target, alternating (ABBA), ${HTTP_CONNECTIONS} connections`);
+      for (let round = 0; round < rounds; round += 1) {
+        const order = round % 2 === 0 ? [noop, real] : [real, noop];
+        for (const target of order) windows[target.kind].push(await runWindow(target, windowSec, target === noop ? real : noop));
+      }
+      const server = summarizeWindows(windows.server, real);
+      const ceiling = summarizeWindows(windows.noop, noop);
+      server.serverMetrics = metricsDelta(metricsBefore, await scrapeMetrics(real.url));
+      const roundRatios = windows.server.map((window, index) => okPerSec(window) / okPerSec(windows.noop[index]!));
+      reportTarget(ceiling, 'noop');
+      reportTarget(server, 'server');
+      progress(`http: real ÷ ceiling per round ${roundRatios.map((ratio) => ratio.toFixed(2)).join(', ')}`);
+      return {
+        ordersPerSec: server.requestsPerSec,
+        ceilingReqPerSec: ceiling.requestsPerSec,
+        ratio: server.requestsPerSec / ceiling.requestsPerSec,
+        p50Ms: server.p50Ms,
+        p99Ms: server.p99Ms,
+        p999Ms: server.p999Ms,
+        non2xx: server.non2xx,
+        connections: HTTP_CONNECTIONS,
+        durationSec,
+        server,
+        ceiling,
+        rounds,
+        roundRatios,
+      };
+    } finally {
+      await stopTarget(real);
+    }
+  } finally {
+    await stopTarget(noop);
+  }
 }
 
-interface TargetPlan {
-  durationSec: number;
-  warmUpSec: number;
-  serverNodeArgs: string[] | undefined;
+interface Target {
+  kind: 'server' | 'noop';
+  url: string;
+  child: ChildProcess;
+  dir: string;
+  logFile: string;
+  /** Distinct order bodies, continued from window to window. */
+  bodies: OrderBodies;
 }
 
-async function measureTarget(kind: 'server' | 'noop', plan: TargetPlan): Promise<HttpRunResult> {
+async function startTarget(kind: 'server' | 'noop', serverNodeArgs: string[] | undefined): Promise<Target> {
   const dir = benchTempDir(kind === 'server' ? 'http-server-' : 'http-noop-');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const logFile = path.join(dir, 'server.log');
-  const child = startChild(kind, dir, port, logFile, plan.serverNodeArgs);
-  try {
-    progress(`http [${kind}]: started pid ${child.pid} on ${url}; waiting for /health`);
-    await waitForHealth(url, child);
-    const bodies = new OrderBodies(1);
-    if (kind === 'server') {
-      progress(`http [${kind}]: funding ${ACCOUNTS} accounts (${ACCOUNTS * 3} deposits)`);
-      await fundAccounts(url);
-    }
-    progress(`http [${kind}]: warm-up ${plan.warmUpSec} s, ${HTTP_CONNECTIONS} connections`);
-    await runLoad(url, plan.warmUpSec, bodies, child);
-    progress(`http [${kind}]: measuring ${plan.durationSec} s, ${HTTP_CONNECTIONS} connections`);
-    const metricsBefore = kind === 'server' ? await scrapeMetrics(url) : undefined;
-    const result = await runLoad(url, plan.durationSec, bodies, child);
-    if (metricsBefore !== undefined) {
-      result.serverMetrics = metricsDelta(metricsBefore, await scrapeMetrics(url));
-      const metrics = result.serverMetrics;
-      progress(
-        `http [${kind}]: inside the server: submit → result mean ${metrics.pipelineLatencyMeanMs.toFixed(2)} ms ` +
-          `(p50 ≤ ${metrics.pipelineLatencyP50BucketMs} ms, p99 ≤ ${metrics.pipelineLatencyP99BucketMs} ms); ` +
-          `${metrics.fsyncs} fdatasyncs, mean ${metrics.fsyncMeanMs.toFixed(2)} ms, ${metrics.recordsPerFsync.toFixed(1)} records each`,
-      );
-    }
-    result.serverPeakRssMb = processPeakRssMb(child.pid!);
+  const child = startChild(kind, dir, port, logFile, serverNodeArgs);
+  progress(`http [${kind}]: started pid ${child.pid} on ${url}; waiting for /health`);
+  return { kind, url, child, dir, logFile, bodies: new OrderBodies(1) };
+}
+
+async function stopTarget(target: Target): Promise<void> {
+  const stopStarted = performance.now();
+  const code = await stopChild(target.child);
+  progress(`http [${target.kind}]: stopped (SIGTERM) in ${((performance.now() - stopStarted) / 1000).toFixed(1)} s, exit code ${code}`);
+  if (code !== 0) process.stderr.write(`http [${target.kind}]: exited with code ${code}; log:\n${tail(target.logFile, 30)}\n`);
+  removeDir(target.dir);
+}
+
+function reportTarget(result: HttpRunResult, kind: 'server' | 'noop'): void {
+  const metrics = result.serverMetrics;
+  if (metrics !== undefined) {
     progress(
-      `http [${kind}]: ${formatInteger(result.requestsPerSec)} 2xx/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
-        `p99.9 ${result.p999Ms.toFixed(2)} ms; replies by status ${JSON.stringify(result.byStatus)}, errors ${result.errors}; ` +
-        `server CPU ${result.serverCpuCores.toFixed(2)} cores, load generator ${result.loadGeneratorCpuCores.toFixed(2)} cores, ` +
-        `server peak RSS ${result.serverPeakRssMb?.toFixed(0) ?? '?'} MB`,
+      `http [${kind}]: inside the server: submit → result mean ${metrics.pipelineLatencyMeanMs.toFixed(2)} ms ` +
+        `(p50 ≤ ${metrics.pipelineLatencyP50BucketMs} ms, p99 ≤ ${metrics.pipelineLatencyP99BucketMs} ms); ` +
+        `${metrics.fsyncs} fdatasyncs, mean ${metrics.fsyncMeanMs.toFixed(2)} ms, ${metrics.recordsPerFsync.toFixed(1)} records each`,
     );
-    return result;
-  } catch (error) {
-    process.stderr.write(`http [${kind}]: failed; last lines of ${logFile}:\n${tail(logFile, 30)}\n`);
-    throw error;
-  } finally {
-    const stopStarted = performance.now();
-    const code = await stopChild(child);
-    progress(`http [${kind}]: stopped (SIGTERM) in ${((performance.now() - stopStarted) / 1000).toFixed(1)} s, exit code ${code}`);
-    if (code !== 0) process.stderr.write(`http [${kind}]: exited with code ${code}; log:\n${tail(logFile, 30)}\n`);
-    removeDir(dir);
   }
+  progress(
+    `http [${kind}]: ${formatInteger(result.requestsPerSec)} 2xx/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
+      `p99.9 ${result.p999Ms.toFixed(2)} ms; replies by status ${JSON.stringify(result.byStatus)}, errors ${result.errors}; ` +
+      `server CPU ${result.serverCpuCores.toFixed(2)} cores (the other, idle server: ${result.otherServerCpuCores.toFixed(2)}), ` +
+      `load generator ${result.loadGeneratorCpuCores.toFixed(2)} cores, server peak RSS ${result.serverPeakRssMb?.toFixed(0) ?? '?'} MB`,
+  );
 }
 
 function startChild(kind: 'server' | 'noop', dir: string, port: number, logFile: string, serverNodeArgs: string[] | undefined): ChildProcess {
@@ -192,10 +234,14 @@ function startChild(kind: 'server' | 'noop', dir: string, port: number, logFile:
   return ownChild(child);
 }
 
-async function waitForHealth(url: string, child: ChildProcess): Promise<void> {
+async function waitForHealth(target: Target): Promise<void> {
+  const { url, child } = target;
   const deadline = performance.now() + HEALTH_TIMEOUT_MS;
   while (performance.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was healthy`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      process.stderr.write(`http [${target.kind}]: failed; last lines of ${target.logFile}:\n${tail(target.logFile, 30)}\n`);
+      throw new Error(`server exited (${child.exitCode ?? child.signalCode}) before it was healthy`);
+    }
     try {
       const response = await fetch(`${url}/health`);
       await response.arrayBuffer();
@@ -285,17 +331,38 @@ function processCpuSeconds(pid: number): number {
   }
 }
 
-async function runLoad(url: string, durationSec: number, bodies: OrderBodies, child: ChildProcess): Promise<HttpRunResult> {
+/** One measured (or warm-up) window of load on one target. */
+interface LoadWindow {
+  latencies: number[];
+  byStatus: Record<string, number>;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  /** autocannon's own duration of the window. */
+  durationSec: number;
+  elapsedSec: number;
+  serverCpuSec: number;
+  /** CPU of the other target, which is not loaded in this window. */
+  idleCpuSec: number;
+  loadGeneratorCpuSec: number;
+}
+
+function okPerSec(window: LoadWindow): number {
+  return (window.latencies.length - window.non2xx) / window.durationSec;
+}
+
+async function runWindow(target: Target, durationSec: number, idle: Target): Promise<LoadWindow> {
   const latencies: number[] = [];
   const byStatus: Record<string, number> = {};
   let non2xx = 0;
-  const serverCpuBefore = processCpuSeconds(child.pid!);
+  const serverCpuBefore = processCpuSeconds(target.child.pid!);
+  const idleCpuBefore = processCpuSeconds(idle.child.pid!);
   const ownCpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
       {
-        url,
+        url: target.url,
         connections: HTTP_CONNECTIONS,
         pipelining: 1,
         duration: durationSec,
@@ -305,7 +372,7 @@ async function runLoad(url: string, durationSec: number, bodies: OrderBodies, ch
             method: 'POST',
             path: '/orders',
             headers: { 'content-type': 'application/json' },
-            setupRequest: (request) => ({ ...request, body: bodies.next() }),
+            setupRequest: (request) => ({ ...request, body: target.bodies.next() }),
           },
         ],
       },
@@ -318,25 +385,45 @@ async function runLoad(url: string, durationSec: number, bodies: OrderBodies, ch
       if (statusCode < 200 || statusCode >= 300) non2xx += 1;
     });
   });
-  const elapsedSec = (performance.now() - started) / 1000;
   const ownCpu = process.cpuUsage(ownCpuBefore);
-  const serverCpu = processCpuSeconds(child.pid!) - serverCpuBefore;
-  const summary = summarizeLatencies(Float64Array.from(latencies), latencies.length);
-  const ok = latencies.length - non2xx;
   return {
-    requestsPerSec: ok / result.duration,
+    latencies,
+    byStatus,
+    non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    durationSec: result.duration,
+    elapsedSec: (performance.now() - started) / 1000,
+    serverCpuSec: processCpuSeconds(target.child.pid!) - serverCpuBefore,
+    idleCpuSec: processCpuSeconds(idle.child.pid!) - idleCpuBefore,
+    loadGeneratorCpuSec: (ownCpu.user + ownCpu.system) / 1e6,
+  };
+}
+
+/** A target's measured windows as one run: rates over their summed durations, latencies pooled. */
+function summarizeWindows(windows: readonly LoadWindow[], target: Target): HttpRunResult {
+  const latencies = windows.flatMap((window) => window.latencies);
+  const byStatus: Record<string, number> = {};
+  for (const window of windows) for (const [status, count] of Object.entries(window.byStatus)) byStatus[status] = (byStatus[status] ?? 0) + count;
+  const sum = (field: (window: LoadWindow) => number): number => windows.reduce((total, window) => total + field(window), 0);
+  const non2xx = sum((window) => window.non2xx);
+  const elapsedSec = sum((window) => window.elapsedSec);
+  const summary = summarizeLatencies(Float64Array.from(latencies), latencies.length);
+  return {
+    requestsPerSec: (latencies.length - non2xx) / sum((window) => window.durationSec),
     responses: latencies.length,
     non2xx,
     byStatus,
-    errors: result.errors,
-    timeouts: result.timeouts,
+    errors: sum((window) => window.errors),
+    timeouts: sum((window) => window.timeouts),
     p50Ms: summary.p50Ms,
     p99Ms: summary.p99Ms,
     p999Ms: summary.p999Ms,
     maxMs: summary.maxMs,
-    serverCpuCores: serverCpu / elapsedSec,
-    loadGeneratorCpuCores: (ownCpu.user + ownCpu.system) / 1e6 / elapsedSec,
-    serverPeakRssMb: undefined,
+    serverCpuCores: sum((window) => window.serverCpuSec) / elapsedSec,
+    loadGeneratorCpuCores: sum((window) => window.loadGeneratorCpuSec) / elapsedSec,
+    serverPeakRssMb: processPeakRssMb(target.child.pid!),
+    otherServerCpuCores: sum((window) => window.idleCpuSec) / elapsedSec,
   };
 }
 
