@@ -70,6 +70,11 @@ export interface HttpRunResult {
   serverCpuCores: number;
   /** CPU of this process (the load generator). */
   loadGeneratorCpuCores: number;
+  /**
+   * CPU of the server's main thread (event loop: HTTP, and for the real server the gateway's share
+   * of the pipeline) per reply, in µs. Less sensitive to other load on the machine than the rates.
+   */
+  mainThreadCpuUsPerReply: number;
   serverPeakRssMb: number | undefined;
   /** From the real server's /metrics over the measured run (undefined for the ceiling). */
   serverMetrics?: ServerMetrics;
@@ -209,6 +214,7 @@ function reportTarget(result: HttpRunResult, kind: 'server' | 'noop'): void {
     `http [${kind}]: ${formatInteger(result.requestsPerSec)} 2xx/s, p50 ${result.p50Ms.toFixed(2)} ms, p99 ${result.p99Ms.toFixed(2)} ms, ` +
       `p99.9 ${result.p999Ms.toFixed(2)} ms; replies by status ${JSON.stringify(result.byStatus)}, errors ${result.errors}; ` +
       `server CPU ${result.serverCpuCores.toFixed(2)} cores (the other, idle server: ${result.otherServerCpuCores.toFixed(2)}), ` +
+      `main thread ${result.mainThreadCpuUsPerReply.toFixed(0)} µs per reply, ` +
       `load generator ${result.loadGeneratorCpuCores.toFixed(2)} cores, server peak RSS ${result.serverPeakRssMb?.toFixed(0) ?? '?'} MB`,
   );
 }
@@ -321,8 +327,17 @@ class OrderBodies {
 
 /** CPU ticks (user + system, all threads) of a live process, from /proc/<pid>/stat. */
 function processCpuSeconds(pid: number): number {
+  return cpuSecondsOf(`/proc/${pid}/stat`);
+}
+
+/** CPU of a process's main thread alone (its thread id is the process id): the event loop's time. */
+function mainThreadCpuSeconds(pid: number): number {
+  return cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function cpuSecondsOf(statFile: string): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(statFile, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // After the command name: state is field 3, utime field 14, stime field 15 (1-based in proc(5)).
     return (Number(fields[11]) + Number(fields[12])) / 100;
@@ -342,6 +357,7 @@ interface LoadWindow {
   durationSec: number;
   elapsedSec: number;
   serverCpuSec: number;
+  mainThreadCpuSec: number;
   /** CPU of the other target, which is not loaded in this window. */
   idleCpuSec: number;
   loadGeneratorCpuSec: number;
@@ -356,6 +372,7 @@ async function runWindow(target: Target, durationSec: number, idle: Target): Pro
   const byStatus: Record<string, number> = {};
   let non2xx = 0;
   const serverCpuBefore = processCpuSeconds(target.child.pid!);
+  const mainThreadCpuBefore = mainThreadCpuSeconds(target.child.pid!);
   const idleCpuBefore = processCpuSeconds(idle.child.pid!);
   const ownCpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -395,6 +412,7 @@ async function runWindow(target: Target, durationSec: number, idle: Target): Pro
     durationSec: result.duration,
     elapsedSec: (performance.now() - started) / 1000,
     serverCpuSec: processCpuSeconds(target.child.pid!) - serverCpuBefore,
+    mainThreadCpuSec: mainThreadCpuSeconds(target.child.pid!) - mainThreadCpuBefore,
     idleCpuSec: processCpuSeconds(idle.child.pid!) - idleCpuBefore,
     loadGeneratorCpuSec: (ownCpu.user + ownCpu.system) / 1e6,
   };
@@ -422,6 +440,7 @@ function summarizeWindows(windows: readonly LoadWindow[], target: Target): HttpR
     maxMs: summary.maxMs,
     serverCpuCores: sum((window) => window.serverCpuSec) / elapsedSec,
     loadGeneratorCpuCores: sum((window) => window.loadGeneratorCpuSec) / elapsedSec,
+    mainThreadCpuUsPerReply: (sum((window) => window.mainThreadCpuSec) * 1e6) / latencies.length,
     serverPeakRssMb: processPeakRssMb(target.child.pid!),
     otherServerCpuCores: sum((window) => window.idleCpuSec) / elapsedSec,
   };
