@@ -19,6 +19,11 @@
  *   loaded the other is idle; its CPU in those windows is measured and reported (`otherServerCpuCores`:
  *   were it busy, e.g. the real server's snapshot worker, it would lower the other's figure), and
  *   the per-round ratios are reported (`roundRatios`) so the spread is visible.
+ * - Other work on the machine does not hit both alike even so: the scheduler shares CPU per thread,
+ *   and the real server has five busy threads where the ceiling has one, so under contention the
+ *   ratio reads HIGHER than on a quiet machine. The 1-minute load average at the start is recorded
+ *   (`loadAverage1mAtStart`) and a warning is printed above LOAD_AVERAGE_QUIET_MAX: compare ratios
+ *   measured on a quiet machine only.
  * - Latency is per response, submit to reply, as the load generator sees it, pooled over a target's
  *   windows; every non-2xx reply is counted by status (503 = the server shed load).
  *
@@ -29,6 +34,7 @@ import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
@@ -52,6 +58,8 @@ export const HTTP_CONNECTIONS = 64;
 const ACCOUNTS = 1000;
 const HEALTH_TIMEOUT_MS = 120_000;
 const FUNDING_CONCURRENCY = 64;
+/** A 1-minute load average above this at the start means other work competes for the 2 cores. */
+const LOAD_AVERAGE_QUIET_MAX = 1.5;
 
 export interface HttpRunResult {
   /** 2xx replies per second of the measured run. */
@@ -112,6 +120,8 @@ export interface HttpBenchResult {
   rounds: number;
   /** Real ÷ ceiling of each round (its two adjacent windows): the spread of the headline ratio. */
   roundRatios: number[];
+  /** os.loadavg()[0] when the section started: above LOAD_AVERAGE_QUIET_MAX the ratio flatters the real server. */
+  loadAverage1mAtStart: number;
 }
 
 export interface HttpBenchOptions {
@@ -125,6 +135,13 @@ export async function benchHttp(options: HttpBenchOptions): Promise<HttpBenchRes
   const warmUpSec = options.quick ? 2 : 5;
   const rounds = options.quick ? 3 : 5;
   const windowSec = durationSec / rounds;
+  const loadAverage1mAtStart = os.loadavg()[0]!;
+  if (loadAverage1mAtStart > LOAD_AVERAGE_QUIET_MAX) {
+    progress(
+      `http: WARNING load average ${loadAverage1mAtStart.toFixed(2)} at the start (> ${LOAD_AVERAGE_QUIET_MAX}): other work competes ` +
+        'for the CPU, which takes more from the one-threaded ceiling than from the real server; the ratio reads high',
+    );
+  }
   const noop = await startTarget('noop', options.serverNodeArgs);
   try {
     const real = await startTarget('server', options.serverNodeArgs);
@@ -164,6 +181,7 @@ export async function benchHttp(options: HttpBenchOptions): Promise<HttpBenchRes
         ceiling,
         rounds,
         roundRatios,
+        loadAverage1mAtStart,
       };
     } finally {
       await stopTarget(real);
