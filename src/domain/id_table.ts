@@ -10,8 +10,8 @@
  * what a statically allocated core wants.
  *
  * Ids are command seqs or account ids: positive safe integers, so 0 can mark an empty bucket.
- * A dense list of the ids present (swap-remove on delete) makes iteration O(size), not O(capacity);
- * its order is not meaningful: callers that export state sort what they collect.
+ * A dense list of the occupied buckets (swap-remove on delete) makes iteration O(size), not
+ * O(capacity); its order is not meaningful: callers that export state sort what they collect.
  */
 import { InvariantError, assert } from './assert.ts';
 
@@ -25,12 +25,15 @@ export class IdTable {
   readonly capacity: number;
   /**
    * 16 bytes per bucket, in one cache line: bucket b holds its id as keys[2b] (f64, EMPTY when free),
-   * and in the same 16 bytes its value as words[4b + 2] and its place in `ids` as words[4b + 3] (u32).
+   * and in the same 16 bytes its value as words[4b + 2] and its place in `bucketAt` as words[4b + 3] (u32).
    */
   private readonly keys: Float64Array;
   private readonly words: Uint32Array;
-  /** The ids present, densely: ids[0 .. count). */
-  private readonly ids: Float64Array;
+  /**
+   * The occupied buckets, densely: bucketAt[0 .. count). Kept up to date when deletion shifts an
+   * entry to another bucket, so that neither iteration nor the swap-remove of a delete has to probe.
+   */
+  private readonly bucketAt: Uint32Array;
   private readonly mask: number;
   private count = 0;
 
@@ -47,7 +50,7 @@ export class IdTable {
     const buffer = new ArrayBuffer(buckets * 16);
     this.keys = new Float64Array(buffer);
     this.words = new Uint32Array(buffer);
-    this.ids = new Float64Array(entriesMax);
+    this.bucketAt = new Uint32Array(entriesMax);
     this.mask = buckets - 1;
   }
 
@@ -55,7 +58,11 @@ export class IdTable {
     return this.count;
   }
 
-  /** Spreads sequential ids over the table: both 32-bit halves, multiplicative mixing. */
+  /**
+   * Spreads sequential ids over the table: both 32-bit halves, multiplicative mixing. (Keeping runs
+   * of consecutive ids in consecutive buckets was tried: it makes long clusters, and a backward-shift
+   * delete scans to the end of its cluster, so deletes cost more than the locality saved.)
+   */
   private bucketOf(id: number): number {
     const low = id >>> 0;
     const high = (id / TWO_POW_32) | 0;
@@ -82,13 +89,6 @@ export class IdTable {
     return this.keys[bucket * 2] === id ? this.words[bucket * 4 + 2]! : ABSENT;
   }
 
-  /** The bucket holding a present id. */
-  private bucketHolding(id: number): number {
-    const bucket = this.probe(id);
-    if (this.keys[bucket * 2] !== id) throw new InvariantError(`IdTable(${this.name}): id ${id} lost`);
-    return bucket;
-  }
-
   has(id: number): boolean {
     return this.get(id) !== ABSENT;
   }
@@ -105,7 +105,7 @@ export class IdTable {
     keys[bucket * 2] = id;
     words[bucket * 4 + 2] = value;
     words[bucket * 4 + 3] = this.count;
-    this.ids[this.count] = id;
+    this.bucketAt[this.count] = bucket;
     this.count += 1;
   }
 
@@ -116,13 +116,14 @@ export class IdTable {
     const mask = this.mask;
     const bucket = this.probe(id);
     if (keys[bucket * 2] !== id) return false;
-    // Swap-remove from the dense list: the last id takes this id's place.
+    // Swap-remove from the dense list: the last entry takes this entry's place.
+    const bucketAt = this.bucketAt;
     const place = words[bucket * 4 + 3]!;
     const last = this.count - 1;
     if (place !== last) {
-      const lastId = this.ids[last]!;
-      this.ids[place] = lastId;
-      words[this.bucketHolding(lastId) * 4 + 3] = place;
+      const lastBucket = bucketAt[last]!;
+      bucketAt[place] = lastBucket;
+      words[lastBucket * 4 + 3] = place;
     }
     // Backward-shift deletion: pull later entries of the probe run into the hole, so that lookups
     // can keep stopping at the first empty bucket and no tombstones ever accumulate.
@@ -136,9 +137,11 @@ export class IdTable {
       const distanceToProbe = (probe - home) & mask;
       const distanceToHole = (probe - hole) & mask;
       if (distanceToProbe >= distanceToHole) {
+        const movedPlace = words[probe * 4 + 3]!;
         keys[hole * 2] = key;
         words[hole * 4 + 2] = words[probe * 4 + 2]!;
-        words[hole * 4 + 3] = words[probe * 4 + 3]!;
+        words[hole * 4 + 3] = movedPlace;
+        bucketAt[movedPlace] = hole;
         hole = probe;
       }
       probe = (probe + 1) & mask;
@@ -153,8 +156,8 @@ export class IdTable {
   /** Visits every (id, value) present, in no meaningful order; O(size). Do not change the table meanwhile. */
   forEach(fn: (id: number, value: number) => void): void {
     for (let place = 0; place < this.count; place += 1) {
-      const id = this.ids[place]!;
-      fn(id, this.words[this.bucketHolding(id) * 4 + 2]!);
+      const bucket = this.bucketAt[place]!;
+      fn(this.keys[bucket * 2]!, this.words[bucket * 4 + 2]!);
     }
   }
 
