@@ -1,28 +1,38 @@
 /**
- * Order pool: every open order of every market lives in one preallocated struct of typed arrays
- * (one array per field), indexed by a slot number, with a free list. Its size is `ordersOpenMax`,
- * so resting an order never allocates and the number of open orders has a hard, named limit.
+ * Order pool: every open order of every market lives in one preallocated table of fixed-size
+ * records, indexed by a slot number, with a free list. Its size is `ordersOpenMax`, so resting an
+ * order never allocates and the number of open orders has a hard, named limit.
  *
  * An order also carries the links of its price level's FIFO queue (`next`, `prev`) and the level it
  * rests on, which is what makes a cancel O(1): unlinking needs no scan of the level. Market and side
  * are not stored per order; they follow from the level (see order_book.ts).
  *
- * Callers go through the accessors (V8 inlines them), so the memory layout is private to this file.
+ * Layout: one 64-byte record per slot (one cache line), read through two views of one buffer:
+ * f64 words 0..3 = orderId, accountId, remaining, filled; i32 words 8..10 = level, next, prev.
+ * A cancel or a fill touches one line per order instead of one per field (struct of arrays).
+ * Callers go through the accessors (V8 inlines them), so the layout is private to this file.
  */
 import { InvariantError, assert } from '../domain/assert.ts';
 import { NIL } from './price_tree.ts';
 
+/** Bytes per slot: one cache line. */
+const RECORD_BYTES = 64;
+const F64_STRIDE = RECORD_BYTES / 8;
+const I32_STRIDE = RECORD_BYTES / 4;
+const ORDER_ID = 0;
+const ACCOUNT_ID = 1;
+const REMAINING = 2;
+const FILLED = 3;
+/** i32 offsets, after the four f64 fields (32 bytes). */
+const LEVEL = 8;
+const NEXT = 9;
+const PREV = 10;
+
 export class OrderPool {
   readonly capacity: number;
-  private readonly orderIds: Float64Array;
-  private readonly accountIds: Float64Array;
-  private readonly remaining: Float64Array;
-  private readonly filled: Float64Array;
-  /** The price level (a price-tree node) each order rests on; NIL marks a free slot. */
-  private readonly levels: Int32Array;
-  /** FIFO links within the level; `nexts` also chains the free list. */
-  private readonly nexts: Int32Array;
-  private readonly prevs: Int32Array;
+  private readonly f64: Float64Array;
+  /** `level` (NIL marks a free slot), and the FIFO links within the level; `next` also chains the free list. */
+  private readonly i32: Int32Array;
   private freeHead: number;
   private usedCount = 0;
 
@@ -30,15 +40,15 @@ export class OrderPool {
     assert(Number.isInteger(ordersOpenMax) && ordersOpenMax >= 1, 'OrderPool: ordersOpenMax must be a positive integer');
     assert(ordersOpenMax < 2 ** 31, 'OrderPool: ordersOpenMax must fit an Int32 slot index');
     this.capacity = ordersOpenMax;
-    this.orderIds = new Float64Array(ordersOpenMax);
-    this.accountIds = new Float64Array(ordersOpenMax);
-    this.remaining = new Float64Array(ordersOpenMax);
-    this.filled = new Float64Array(ordersOpenMax);
-    this.levels = new Int32Array(ordersOpenMax).fill(NIL);
-    this.nexts = new Int32Array(ordersOpenMax);
-    this.prevs = new Int32Array(ordersOpenMax).fill(NIL);
-    for (let slot = 0; slot < ordersOpenMax - 1; slot += 1) this.nexts[slot] = slot + 1;
-    this.nexts[ordersOpenMax - 1] = NIL;
+    const buffer = new ArrayBuffer(ordersOpenMax * RECORD_BYTES);
+    this.f64 = new Float64Array(buffer);
+    this.i32 = new Int32Array(buffer);
+    const i32 = this.i32;
+    for (let slot = 0; slot < ordersOpenMax; slot += 1) {
+      i32[slot * I32_STRIDE + LEVEL] = NIL;
+      i32[slot * I32_STRIDE + NEXT] = slot + 1 < ordersOpenMax ? slot + 1 : NIL;
+      i32[slot * I32_STRIDE + PREV] = NIL;
+    }
     this.freeHead = 0;
   }
 
@@ -48,59 +58,59 @@ export class OrderPool {
   }
 
   orderId(slot: number): number {
-    return this.orderIds[slot]!;
+    return this.f64[slot * F64_STRIDE + ORDER_ID]!;
   }
 
   accountId(slot: number): number {
-    return this.accountIds[slot]!;
+    return this.f64[slot * F64_STRIDE + ACCOUNT_ID]!;
   }
 
   remainingSteps(slot: number): number {
-    return this.remaining[slot]!;
+    return this.f64[slot * F64_STRIDE + REMAINING]!;
   }
 
   filledSteps(slot: number): number {
-    return this.filled[slot]!;
+    return this.f64[slot * F64_STRIDE + FILLED]!;
   }
 
   level(slot: number): number {
-    return this.levels[slot]!;
+    return this.i32[slot * I32_STRIDE + LEVEL]!;
   }
 
   next(slot: number): number {
-    return this.nexts[slot]!;
+    return this.i32[slot * I32_STRIDE + NEXT]!;
   }
 
   prev(slot: number): number {
-    return this.prevs[slot]!;
+    return this.i32[slot * I32_STRIDE + PREV]!;
   }
 
   setOrderId(slot: number, orderId: number): void {
-    this.orderIds[slot] = orderId;
+    this.f64[slot * F64_STRIDE + ORDER_ID] = orderId;
   }
 
   setAccountId(slot: number, accountId: number): void {
-    this.accountIds[slot] = accountId;
+    this.f64[slot * F64_STRIDE + ACCOUNT_ID] = accountId;
   }
 
   setRemainingSteps(slot: number, remainingSteps: number): void {
-    this.remaining[slot] = remainingSteps;
+    this.f64[slot * F64_STRIDE + REMAINING] = remainingSteps;
   }
 
   setFilledSteps(slot: number, filledSteps: number): void {
-    this.filled[slot] = filledSteps;
+    this.f64[slot * F64_STRIDE + FILLED] = filledSteps;
   }
 
   setLevel(slot: number, level: number): void {
-    this.levels[slot] = level;
+    this.i32[slot * I32_STRIDE + LEVEL] = level;
   }
 
   setNext(slot: number, next: number): void {
-    this.nexts[slot] = next;
+    this.i32[slot * I32_STRIDE + NEXT] = next;
   }
 
   setPrev(slot: number, prev: number): void {
-    this.prevs[slot] = prev;
+    this.i32[slot * I32_STRIDE + PREV] = prev;
   }
 
   /** Takes a free slot; the caller fills every field. Crashes with the limit's name when full. */
@@ -110,18 +120,22 @@ export class OrderPool {
       // The sequencer refuses orders beyond ordersOpenMax, so reaching this is a broken invariant.
       throw new InvariantError(`OrderPool: all ${this.capacity} slots are in use (ordersOpenMax = ${this.capacity})`);
     }
-    this.freeHead = this.nexts[slot]!;
-    this.nexts[slot] = NIL;
-    this.prevs[slot] = NIL;
+    const i32 = this.i32;
+    const base = slot * I32_STRIDE;
+    this.freeHead = i32[base + NEXT]!;
+    i32[base + NEXT] = NIL;
+    i32[base + PREV] = NIL;
     this.usedCount += 1;
     return slot;
   }
 
   release(slot: number): void {
-    if (this.levels[slot] === NIL) throw new InvariantError('OrderPool: slot released twice');
-    this.levels[slot] = NIL;
-    this.prevs[slot] = NIL;
-    this.nexts[slot] = this.freeHead;
+    const i32 = this.i32;
+    const base = slot * I32_STRIDE;
+    if (i32[base + LEVEL] === NIL) throw new InvariantError('OrderPool: slot released twice');
+    i32[base + LEVEL] = NIL;
+    i32[base + PREV] = NIL;
+    i32[base + NEXT] = this.freeHead;
     this.freeHead = slot;
     this.usedCount -= 1;
   }
