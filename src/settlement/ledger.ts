@@ -50,6 +50,24 @@ export interface LedgerState {
   orders: LedgerOrderState[];
 }
 
+/**
+ * One open order's record in the ledger's order table: 64 bytes, so that settling a fill or closing
+ * an order touches one cache line per order (a struct of arrays touched one line per field).
+ * f64 words: orderId, limit price (0 for a market order), unfilled steps, reserved units;
+ * u32 words after them: account index, market id, side, is-market (1/0).
+ */
+const ORDER_RECORD_BYTES = 64;
+const ORDER_F64_STRIDE = ORDER_RECORD_BYTES / 8;
+const ORDER_U32_STRIDE = ORDER_RECORD_BYTES / 4;
+const O_ID = 0;
+const O_PRICE = 1;
+const O_REMAINING = 2;
+const O_RESERVED = 3;
+const O_ACCOUNT_INDEX = 8;
+const O_MARKET = 9;
+const O_SIDE = 10;
+const O_IS_MARKET = 11;
+
 export class Ledger implements MatchSink {
   private readonly markets: readonly Market[];
   private readonly assetCount: number;
@@ -62,20 +80,17 @@ export class Ledger implements MatchSink {
   private readonly accountIndexById: IdTable;
   private readonly accountIds: Uint32Array;
   private accountCountValue = 0;
-  /** available[index × assetCount + assetId], locked likewise. */
-  private readonly available: Float64Array;
-  private readonly locked: Float64Array;
+  /**
+   * Per (account index, asset), b = index × assetCount + assetId: available at balances[2b], locked
+   * at balances[2b + 1], side by side so that moving funds between them touches one cache line.
+   */
+  private readonly balances: Float64Array;
 
-  // The order reservation table: struct of arrays, one slot per open order, a stack of free slots.
+  // The order reservation table: one 64-byte record per open order (one cache line, see ORDER_*),
+  // read through two views of one buffer, and a stack of free slots.
   private readonly slotByOrderId: IdTable;
-  private readonly orderIds: Float64Array;
-  private readonly orderAccountIndexes: Uint32Array;
-  private readonly orderMarketIds: Uint16Array;
-  private readonly orderSides: Uint8Array;
-  private readonly orderIsMarket: Uint8Array;
-  private readonly orderPriceTicks: Float64Array;
-  private readonly orderRemainingSteps: Float64Array;
-  private readonly orderReservedUnits: Float64Array;
+  private readonly orderF64: Float64Array;
+  private readonly orderU32: Uint32Array;
   private readonly freeSlots: Uint32Array;
   private freeSlotCount: number;
 
@@ -84,24 +99,17 @@ export class Ledger implements MatchSink {
     if (!(limitErrors.length === 0)) invariantBroken(`Ledger: invalid limits: ${limitErrors.join('; ')}`);
     marketSet.markets.forEach((market, id) => assert(market.id === id, 'Ledger: market ids must equal their index'));
     marketSet.assets.forEach((asset, id) => assert(asset.id === id, 'Ledger: asset ids must equal their index'));
-    assert(marketSet.markets.length <= 0xffff, 'Ledger: market ids must fit 16 bits');
     this.markets = marketSet.markets;
     this.assetCount = marketSet.assets.length;
     this.limits = Object.freeze({ ...limits });
     this.sink = sink;
     this.supplyUnits = new Float64Array(this.assetCount);
     this.accountIds = new Uint32Array(limits.accountsMax);
-    this.available = new Float64Array(limits.accountsMax * this.assetCount);
-    this.locked = new Float64Array(limits.accountsMax * this.assetCount);
+    this.balances = new Float64Array(limits.accountsMax * this.assetCount * 2);
     const ordersMax = limits.ordersOpenMax;
-    this.orderIds = new Float64Array(ordersMax);
-    this.orderAccountIndexes = new Uint32Array(ordersMax);
-    this.orderMarketIds = new Uint16Array(ordersMax);
-    this.orderSides = new Uint8Array(ordersMax);
-    this.orderIsMarket = new Uint8Array(ordersMax);
-    this.orderPriceTicks = new Float64Array(ordersMax);
-    this.orderRemainingSteps = new Float64Array(ordersMax);
-    this.orderReservedUnits = new Float64Array(ordersMax);
+    const orderTable = new ArrayBuffer(ordersMax * ORDER_RECORD_BYTES);
+    this.orderF64 = new Float64Array(orderTable);
+    this.orderU32 = new Uint32Array(orderTable);
     this.freeSlots = new Uint32Array(ordersMax);
     // Slot 0 is handed out first: pops take from the top of the stack.
     for (let slot = 0; slot < ordersMax; slot += 1) this.freeSlots[slot] = ordersMax - 1 - slot;
@@ -133,13 +141,13 @@ export class Ledger implements MatchSink {
   availableUnits(accountId: number, assetId: number): number {
     const index = this.accountIndexById.get(accountId);
     if (index === ABSENT || !this.isAssetId(assetId)) return 0;
-    return this.available[index * this.assetCount + assetId]!;
+    return this.balances[(index * this.assetCount + assetId) * 2]!;
   }
 
   lockedUnits(accountId: number, assetId: number): number {
     const index = this.accountIndexById.get(accountId);
     if (index === ABSENT || !this.isAssetId(assetId)) return 0;
-    return this.locked[index * this.assetCount + assetId]!;
+    return this.balances[(index * this.assetCount + assetId) * 2 + 1]!;
   }
 
   /** Σ deposits − Σ withdrawals of an asset. */
@@ -153,7 +161,7 @@ export class Ledger implements MatchSink {
     for (const [accountId, index] of this.accountIndexById.sortedEntries()) {
       const base = index * this.assetCount;
       for (let assetId = 0; assetId < this.assetCount; assetId += 1) {
-        fn(accountId, assetId, this.available[base + assetId]!, this.locked[base + assetId]!);
+        fn(accountId, assetId, this.balances[(base + assetId) * 2]!, this.balances[(base + assetId) * 2 + 1]!);
       }
     }
   }
@@ -191,7 +199,7 @@ export class Ledger implements MatchSink {
     if (index === ABSENT) index = this.createAccount(accountId);
     const slot = index * this.assetCount + assetId;
     this.supplyUnits[assetId] = this.supplyUnits[assetId]! + amountUnits;
-    this.available[slot] = this.available[slot]! + amountUnits;
+    this.balances[slot * 2] = this.balances[slot * 2]! + amountUnits;
     this.sink.onCredit(accountId, assetId, amountUnits);
     this.emitBalance(index, assetId);
   }
@@ -203,8 +211,8 @@ export class Ledger implements MatchSink {
     const index = this.accountIndexById.get(accountId);
     if (index === ABSENT) invariantBroken(`Ledger: withdrawal from unknown account ${accountId}`);
     const slot = index * this.assetCount + assetId;
-    if (!(this.available[slot]! >= amountUnits)) invariantBroken(`Ledger: withdrawal of ${amountUnits} exceeds account ${accountId} available`);
-    this.available[slot] = this.available[slot]! - amountUnits;
+    if (!(this.balances[slot * 2]! >= amountUnits)) invariantBroken(`Ledger: withdrawal of ${amountUnits} exceeds account ${accountId} available`);
+    this.balances[slot * 2] = this.balances[slot * 2]! - amountUnits;
     this.supplyUnits[assetId] = this.supplyUnits[assetId]! - amountUnits;
     this.emitBalance(index, assetId);
   }
@@ -219,9 +227,9 @@ export class Ledger implements MatchSink {
     const units = reservationUnits(market, command);
     if (!(Number.isSafeInteger(units) && units >= 0)) invariantBroken(`Ledger: order ${command.seq} has a bad reservation`);
     const balanceSlot = index * this.assetCount + assetId;
-    if (!(this.available[balanceSlot]! >= units)) invariantBroken(`Ledger: order ${command.seq} reserves more than account ${command.accountId} has`);
-    this.available[balanceSlot] = this.available[balanceSlot]! - units;
-    this.locked[balanceSlot] = this.locked[balanceSlot]! + units;
+    if (!(this.balances[balanceSlot * 2]! >= units)) invariantBroken(`Ledger: order ${command.seq} reserves more than account ${command.accountId} has`);
+    this.balances[balanceSlot * 2] = this.balances[balanceSlot * 2]! - units;
+    this.balances[balanceSlot * 2 + 1] = this.balances[balanceSlot * 2 + 1]! + units;
     const isMarket = command.orderType === OrderType.Market;
     const isMarketBuy = isMarket && command.side === Side.Buy;
     this.insertOrder(command.seq, index, market.id, command.side, isMarket, command.priceTicks, isMarketBuy ? 0 : command.qtySteps, units);
@@ -241,8 +249,8 @@ export class Ledger implements MatchSink {
     const takerSlot = this.tradeParty(event, event.takerOrderId, event.takerAccountId, event.takerSide);
     const makerSide = event.takerSide === Side.Buy ? Side.Sell : Side.Buy;
     const makerSlot = this.tradeParty(event, event.makerOrderId, event.makerAccountId, makerSide);
-    if (!(this.orderIsMarket[makerSlot] === 0)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} maker is a market order`);
-    if (this.orderPriceTicks[makerSlot] !== event.priceTicks) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} not at the maker's price`);
+    if (!(this.orderU32[makerSlot * ORDER_U32_STRIDE + O_IS_MARKET] === 0)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} maker is a market order`);
+    if (this.orderF64[makerSlot * ORDER_F64_STRIDE + O_PRICE] !== event.priceTicks) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} not at the maker's price`);
     const buySlot = event.takerSide === Side.Buy ? takerSlot : makerSlot;
     const sellSlot = event.takerSide === Side.Buy ? makerSlot : takerSlot;
     this.assertTradePriceWithinLimits(event, buySlot, sellSlot);
@@ -257,8 +265,8 @@ export class Ledger implements MatchSink {
 
     this.assertRemaining(takerSlot, event.takerRemainingSteps, event.tradeId);
     this.assertRemaining(makerSlot, event.makerRemainingSteps, event.tradeId);
-    const buyerIndex = this.orderAccountIndexes[buySlot]!;
-    const sellerIndex = this.orderAccountIndexes[sellSlot]!;
+    const buyerIndex = this.orderU32[buySlot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!;
+    const sellerIndex = this.orderU32[sellSlot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!;
     this.emitBalance(buyerIndex, market.quote.id);
     this.emitBalance(buyerIndex, market.base.id);
     if (sellerIndex !== buyerIndex) {
@@ -273,18 +281,18 @@ export class Ledger implements MatchSink {
     if (!knownReason) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
     const slot = this.slotByOrderId.get(event.orderId);
     if (slot === ABSENT) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
-    const index = this.orderAccountIndexes[slot]!;
+    const index = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!;
     if (this.accountIds[index] !== event.accountId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} account mismatch`);
-    if (this.orderMarketIds[slot] !== event.marketId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} market mismatch`);
-    if (this.orderSides[slot] !== event.side) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} side mismatch`);
+    if (this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET] !== event.marketId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} market mismatch`);
+    if (this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] !== event.side) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} side mismatch`);
     if (!this.isMarketBuy(slot)) {
-      const remaining = this.orderRemainingSteps[slot]!;
+      const remaining = this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]!;
       if (event.remainingSteps !== remaining) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} remaining ${event.remainingSteps}, ledger ${remaining}`);
       if (!(reason !== DoneReason.Filled || remaining === 0)) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} filled with steps left`);
     }
     const market = this.markets[event.marketId]!;
     const assetId = reservedAssetId(market, event.side);
-    const released = this.orderReservedUnits[slot]!;
+    const released = this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
     this.removeOrder(event.orderId, slot);
     if (released > 0) {
       this.release(index, assetId, released);
@@ -306,10 +314,10 @@ export class Ledger implements MatchSink {
 
   /** The seller's lock gives up the base sold; the seller receives the quote paid. */
   private settleSell(market: Market, slot: number, qtySteps: number, baseUnits: number, quoteUnits: number): void {
-    const index = this.orderAccountIndexes[slot]!;
+    const index = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!;
     this.takeFromReservation(slot, index, market.base.id, baseUnits);
-    this.orderRemainingSteps[slot] = this.orderRemainingSteps[slot]! - qtySteps;
-    if (!(this.orderRemainingSteps[slot]! >= 0)) invariantBroken(`Ledger: sell ${this.orderIds[slot]} filled beyond its quantity`);
+    this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING] = this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]! - qtySteps;
+    if (!(this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]! >= 0)) invariantBroken(`Ledger: sell ${this.orderF64[slot * ORDER_F64_STRIDE + O_ID]} filled beyond its quantity`);
     if (quoteUnits > 0) this.release(index, market.quote.id, quoteUnits);
   }
 
@@ -320,68 +328,68 @@ export class Ledger implements MatchSink {
    * reservation. At remaining 0 that is everything left, so the invariant holds after every event.
    */
   private settleBuy(market: Market, slot: number, qtySteps: number, baseUnits: number, quoteUnits: number): void {
-    const index = this.orderAccountIndexes[slot]!;
+    const index = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!;
     this.takeFromReservation(slot, index, market.quote.id, quoteUnits);
     this.release(index, market.base.id, baseUnits);
-    if (this.orderIsMarket[slot] === 1) return; // A market buy spends its budget; the rest goes back when it is done.
-    const remaining = this.orderRemainingSteps[slot]! - qtySteps;
-    if (!(remaining >= 0)) invariantBroken(`Ledger: buy ${this.orderIds[slot]} filled beyond its quantity`);
-    this.orderRemainingSteps[slot] = remaining;
-    const keep = restingBuyReservation(market, this.orderPriceTicks[slot]!, remaining);
-    const surplus = this.orderReservedUnits[slot]! - keep;
-    if (!(surplus >= 0)) invariantBroken(`Ledger: buy ${this.orderIds[slot]} reserves less than its remainder needs`);
+    if (this.orderU32[slot * ORDER_U32_STRIDE + O_IS_MARKET] === 1) return; // A market buy spends its budget; the rest goes back when it is done.
+    const remaining = this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]! - qtySteps;
+    if (!(remaining >= 0)) invariantBroken(`Ledger: buy ${this.orderF64[slot * ORDER_F64_STRIDE + O_ID]} filled beyond its quantity`);
+    this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING] = remaining;
+    const keep = restingBuyReservation(market, this.orderF64[slot * ORDER_F64_STRIDE + O_PRICE]!, remaining);
+    const surplus = this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]! - keep;
+    if (!(surplus >= 0)) invariantBroken(`Ledger: buy ${this.orderF64[slot * ORDER_F64_STRIDE + O_ID]} reserves less than its remainder needs`);
     if (surplus === 0) return;
-    this.orderReservedUnits[slot] = keep;
+    this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = keep;
     const balanceSlot = index * this.assetCount + market.quote.id;
-    this.locked[balanceSlot] = this.locked[balanceSlot]! - surplus;
+    this.balances[balanceSlot * 2 + 1] = this.balances[balanceSlot * 2 + 1]! - surplus;
     this.release(index, market.quote.id, surplus);
   }
 
   /** Spends `units` of an order's reservation (they leave the account's lock and the order's). */
   private takeFromReservation(slot: number, index: number, assetId: number, units: number): void {
-    const reserved = this.orderReservedUnits[slot]! - units;
-    if (!(reserved >= 0)) invariantBroken(`Ledger: order ${this.orderIds[slot]} spends more than it reserved`);
-    this.orderReservedUnits[slot] = reserved;
+    const reserved = this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]! - units;
+    if (!(reserved >= 0)) invariantBroken(`Ledger: order ${this.orderF64[slot * ORDER_F64_STRIDE + O_ID]} spends more than it reserved`);
+    this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = reserved;
     const balanceSlot = index * this.assetCount + assetId;
-    const locked = this.locked[balanceSlot]! - units;
+    const locked = this.balances[balanceSlot * 2 + 1]! - units;
     if (!(locked >= 0)) invariantBroken(`Ledger: account ${this.accountIds[index]} locked funds went negative`);
-    this.locked[balanceSlot] = locked;
+    this.balances[balanceSlot * 2 + 1] = locked;
   }
 
   /** Makes `units` available to the account and reports the credit. The caller adjusts the lock. */
   private release(index: number, assetId: number, units: number): void {
     const balanceSlot = index * this.assetCount + assetId;
-    this.available[balanceSlot] = this.available[balanceSlot]! + units;
+    this.balances[balanceSlot * 2] = this.balances[balanceSlot * 2]! + units;
     this.sink.onCredit(this.accountIds[index]!, assetId, units);
   }
 
   private tradeParty(event: Readonly<TradeEvent>, orderId: number, accountId: number, side: Side): number {
     const slot = this.slotByOrderId.get(orderId);
     if (slot === ABSENT) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
-    if (!(this.accountIds[this.orderAccountIndexes[slot]!] === accountId)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} account mismatch`);
-    if (this.orderMarketIds[slot] !== event.marketId) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} market mismatch`);
-    if (this.orderSides[slot] !== side) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} side mismatch`);
+    if (!(this.accountIds[this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!] === accountId)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} account mismatch`);
+    if (this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET] !== event.marketId) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} market mismatch`);
+    if (this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] !== side) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} side mismatch`);
     return slot;
   }
 
   private assertTradePriceWithinLimits(event: Readonly<TradeEvent>, buySlot: number, sellSlot: number): void {
-    if (this.orderIsMarket[buySlot] === 0) {
-      if (!(event.priceTicks <= this.orderPriceTicks[buySlot]!)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} above the buy limit`);
+    if (this.orderU32[buySlot * ORDER_U32_STRIDE + O_IS_MARKET] === 0) {
+      if (!(event.priceTicks <= this.orderF64[buySlot * ORDER_F64_STRIDE + O_PRICE]!)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} above the buy limit`);
     }
-    if (this.orderIsMarket[sellSlot] === 0) {
-      if (!(event.priceTicks >= this.orderPriceTicks[sellSlot]!)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} below the sell limit`);
+    if (this.orderU32[sellSlot * ORDER_U32_STRIDE + O_IS_MARKET] === 0) {
+      if (!(event.priceTicks >= this.orderF64[sellSlot * ORDER_F64_STRIDE + O_PRICE]!)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} below the sell limit`);
     }
   }
 
   private assertFillable(slot: number, qtySteps: number): void {
-    const side = this.orderSides[slot] === Side.Buy ? 'buy' : 'sell';
-    if (!(this.orderRemainingSteps[slot]! >= qtySteps)) invariantBroken(`Ledger: ${side} ${this.orderIds[slot]} filled beyond its quantity`);
+    const side = this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] === Side.Buy ? 'buy' : 'sell';
+    if (!(this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]! >= qtySteps)) invariantBroken(`Ledger: ${side} ${this.orderF64[slot * ORDER_F64_STRIDE + O_ID]} filled beyond its quantity`);
   }
 
   /** Pairs the engine's count of unfilled steps with the ledger's (a market buy counts none). */
   private assertRemaining(slot: number, remainingSteps: number, tradeId: number): void {
     if (this.isMarketBuy(slot)) return;
-    if (this.orderRemainingSteps[slot] !== remainingSteps) invariantBroken(`Ledger.onTrade: trade ${tradeId} order ${this.orderIds[slot]} remaining ${remainingSteps}, ledger ${this.orderRemainingSteps[slot]}`);
+    if (this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING] !== remainingSteps) invariantBroken(`Ledger.onTrade: trade ${tradeId} order ${this.orderF64[slot * ORDER_F64_STRIDE + O_ID]} remaining ${remainingSteps}, ledger ${this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]}`);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -393,9 +401,9 @@ export class Ledger implements MatchSink {
     const lockedByOrders = new Float64Array(this.accountCountValue * assetCount);
     for (const [orderId, slot] of this.slotByOrderId.sortedEntries()) {
       this.checkOrderInvariants(orderId, slot);
-      const market = this.markets[this.orderMarketIds[slot]!]!;
-      const balanceSlot = this.orderAccountIndexes[slot]! * assetCount + reservedAssetId(market, this.orderSides[slot] as Side);
-      lockedByOrders[balanceSlot] = lockedByOrders[balanceSlot]! + this.orderReservedUnits[slot]!;
+      const market = this.markets[this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET]!]!;
+      const balanceSlot = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]! * assetCount + reservedAssetId(market, this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] as Side);
+      lockedByOrders[balanceSlot] = lockedByOrders[balanceSlot]! + this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
     }
     assert(this.slotByOrderId.size + this.freeSlotCount === this.limits.ordersOpenMax, 'invariant: order slots leaked');
     const totals = new Float64Array(assetCount);
@@ -403,8 +411,8 @@ export class Ledger implements MatchSink {
       const accountId = this.accountIds[index]!;
       for (let assetId = 0; assetId < assetCount; assetId += 1) {
         const balanceSlot = index * assetCount + assetId;
-        const available = this.available[balanceSlot]!;
-        const locked = this.locked[balanceSlot]!;
+        const available = this.balances[balanceSlot * 2]!;
+        const locked = this.balances[balanceSlot * 2 + 1]!;
         if (!(isUnits(available))) invariantBroken(`invariant: account ${accountId} asset ${assetId} available ${available} is negative or not an integer`);
         if (!(isUnits(locked))) invariantBroken(`invariant: account ${accountId} asset ${assetId} locked ${locked} is negative or not an integer`);
         const expected = lockedByOrders[balanceSlot]!;
@@ -420,17 +428,17 @@ export class Ledger implements MatchSink {
   }
 
   private checkOrderInvariants(orderId: number, slot: number): void {
-    if (this.orderIds[slot] !== orderId) invariantBroken(`invariant: order ${orderId} slot holds ${this.orderIds[slot]}`);
-    const market = this.markets[this.orderMarketIds[slot]!]!;
-    const reserved = this.orderReservedUnits[slot]!;
-    const remaining = this.orderRemainingSteps[slot]!;
+    if (this.orderF64[slot * ORDER_F64_STRIDE + O_ID] !== orderId) invariantBroken(`invariant: order ${orderId} slot holds ${this.orderF64[slot * ORDER_F64_STRIDE + O_ID]}`);
+    const market = this.markets[this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET]!]!;
+    const reserved = this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
+    const remaining = this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]!;
     if (!(isUnits(reserved))) invariantBroken(`invariant: order ${orderId} reserved ${reserved} is negative or not an integer`);
     if (!(isUnits(remaining))) invariantBroken(`invariant: order ${orderId} remaining ${remaining} is negative or not an integer`);
-    if (this.orderSides[slot] === Side.Sell) {
+    if (this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] === Side.Sell) {
       const expected = remaining * market.stepUnits;
       if (reserved !== expected) invariantBroken(`invariant: sell ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
-    } else if (this.orderIsMarket[slot] === 0) {
-      const expected = restingBuyReservation(market, this.orderPriceTicks[slot]!, remaining);
+    } else if (this.orderU32[slot * ORDER_U32_STRIDE + O_IS_MARKET] === 0) {
+      const expected = restingBuyReservation(market, this.orderF64[slot * ORDER_F64_STRIDE + O_PRICE]!, remaining);
       if (reserved !== expected) invariantBroken(`invariant: buy ${orderId} reserves ${reserved}, its remainder needs ${expected}`);
     }
     // A market buy lives only within its own command: its budget has no resting counterpart.
@@ -446,21 +454,21 @@ export class Ledger implements MatchSink {
       const base = index * this.assetCount;
       accounts.push({
         accountId: this.accountIds[index]!,
-        availableUnits: Array.from(this.available.subarray(base, base + this.assetCount)),
-        lockedUnits: Array.from(this.locked.subarray(base, base + this.assetCount)),
+        availableUnits: Array.from({ length: this.assetCount }, (_, assetId) => this.balances[(base + assetId) * 2]!),
+        lockedUnits: Array.from({ length: this.assetCount }, (_, assetId) => this.balances[(base + assetId) * 2 + 1]!),
       });
     }
     const orders: LedgerOrderState[] = [];
     for (const [orderId, slot] of this.slotByOrderId.sortedEntries()) {
       orders.push({
         orderId,
-        accountId: this.accountIds[this.orderAccountIndexes[slot]!]!,
-        marketId: this.orderMarketIds[slot]!,
-        side: this.orderSides[slot] as Side,
-        isMarket: this.orderIsMarket[slot] === 1,
-        priceTicks: this.orderPriceTicks[slot]!,
-        remainingSteps: this.orderRemainingSteps[slot]!,
-        reservedUnits: this.orderReservedUnits[slot]!,
+        accountId: this.accountIds[this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!]!,
+        marketId: this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET]!,
+        side: this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] as Side,
+        isMarket: this.orderU32[slot * ORDER_U32_STRIDE + O_IS_MARKET] === 1,
+        priceTicks: this.orderF64[slot * ORDER_F64_STRIDE + O_PRICE]!,
+        remainingSteps: this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]!,
+        reservedUnits: this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!,
       });
     }
     return { lastSeq: this.lastSeqValue, supplyUnits: Array.from(this.supplyUnits), accounts, orders };
@@ -489,8 +497,8 @@ export class Ledger implements MatchSink {
       assert(account.availableUnits.length === this.assetCount, 'Ledger.fromState: availableUnits length');
       assert(account.lockedUnits.length === this.assetCount, 'Ledger.fromState: lockedUnits length');
       for (let assetId = 0; assetId < this.assetCount; assetId += 1) {
-        this.available[base + assetId] = account.availableUnits[assetId]!;
-        this.locked[base + assetId] = account.lockedUnits[assetId]!;
+        this.balances[(base + assetId) * 2] = account.availableUnits[assetId]!;
+        this.balances[(base + assetId) * 2 + 1] = account.lockedUnits[assetId]!;
       }
     }
     assert(state.orders.length <= this.limits.ordersOpenMax, 'Ledger.fromState: more orders than ordersOpenMax');
@@ -526,31 +534,31 @@ export class Ledger implements MatchSink {
     this.freeSlotCount -= 1;
     const slot = this.freeSlots[this.freeSlotCount]!;
     this.slotByOrderId.insert(orderId, slot);
-    this.orderIds[slot] = orderId;
-    this.orderAccountIndexes[slot] = index;
-    this.orderMarketIds[slot] = marketId;
-    this.orderSides[slot] = side;
-    this.orderIsMarket[slot] = isMarket ? 1 : 0;
-    this.orderPriceTicks[slot] = priceTicks;
-    this.orderRemainingSteps[slot] = remainingSteps;
-    this.orderReservedUnits[slot] = reservedUnits;
+    this.orderF64[slot * ORDER_F64_STRIDE + O_ID] = orderId;
+    this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX] = index;
+    this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET] = marketId;
+    this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] = side;
+    this.orderU32[slot * ORDER_U32_STRIDE + O_IS_MARKET] = isMarket ? 1 : 0;
+    this.orderF64[slot * ORDER_F64_STRIDE + O_PRICE] = priceTicks;
+    this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING] = remainingSteps;
+    this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = reservedUnits;
   }
 
   /** Frees the order's slot and takes its whole reservation out of the account's lock. */
   private removeOrder(orderId: number, slot: number): void {
-    const market = this.markets[this.orderMarketIds[slot]!]!;
-    const balanceSlot = this.orderAccountIndexes[slot]! * this.assetCount + reservedAssetId(market, this.orderSides[slot] as Side);
-    const locked = this.locked[balanceSlot]! - this.orderReservedUnits[slot]!;
+    const market = this.markets[this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET]!]!;
+    const balanceSlot = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]! * this.assetCount + reservedAssetId(market, this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] as Side);
+    const locked = this.balances[balanceSlot * 2 + 1]! - this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
     if (!(locked >= 0)) invariantBroken(`Ledger: order ${orderId} releases more than its account has locked`);
-    this.locked[balanceSlot] = locked;
-    this.orderReservedUnits[slot] = 0;
+    this.balances[balanceSlot * 2 + 1] = locked;
+    this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = 0;
     if (!this.slotByOrderId.delete(orderId)) invariantBroken(`Ledger: order ${orderId} is not in the order table`);
     this.freeSlots[this.freeSlotCount] = slot;
     this.freeSlotCount += 1;
   }
 
   private isMarketBuy(slot: number): boolean {
-    return this.orderIsMarket[slot] === 1 && this.orderSides[slot] === Side.Buy;
+    return this.orderU32[slot * ORDER_U32_STRIDE + O_IS_MARKET] === 1 && this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] === Side.Buy;
   }
 
   private createAccount(accountId: number): number {
@@ -565,7 +573,7 @@ export class Ledger implements MatchSink {
 
   private emitBalance(index: number, assetId: number): void {
     const balanceSlot = index * this.assetCount + assetId;
-    this.sink.onBalance(this.accountIds[index]!, assetId, this.available[balanceSlot]!, this.locked[balanceSlot]!);
+    this.sink.onBalance(this.accountIds[index]!, assetId, this.balances[balanceSlot * 2]!, this.balances[balanceSlot * 2 + 1]!);
   }
 
   private isAssetId(assetId: number): boolean {

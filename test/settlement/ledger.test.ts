@@ -545,8 +545,8 @@ describe('Ledger: invariants', () => {
   it('catches a broken live ledger, not just a broken snapshot', () => {
     const harness = busyLedger();
     // Reach inside on purpose, as a bug would: one unit appears from nowhere.
-    const internals = harness.ledger as unknown as { available: Float64Array };
-    internals.available[0]! += 1;
+    const internals = harness.ledger as unknown as { balances: Float64Array };
+    internals.balances[0]! += 1; // available of the first (account, asset)
     expect(() => harness.ledger.checkInvariants()).toThrow(InvariantError);
   });
 });
