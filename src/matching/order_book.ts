@@ -52,9 +52,10 @@ export class OrderBooks {
     this.levelPrice = new Float64Array(ordersOpenMax);
     this.levelTotal = new Float64Array(ordersOpenMax);
     this.levelCount = new Int32Array(ordersOpenMax);
-    this.levelHead = new Int32Array(ordersOpenMax).fill(NIL);
-    this.levelTail = new Int32Array(ordersOpenMax).fill(NIL);
-    this.levelBook = new Int32Array(ordersOpenMax).fill(NIL);
+    // Every field of a level is set when its node is allocated (levelFor): no fill at start-up.
+    this.levelHead = new Int32Array(ordersOpenMax);
+    this.levelTail = new Int32Array(ordersOpenMax);
+    this.levelBook = new Int32Array(ordersOpenMax);
   }
 
   tree(book: number): PriceTree {

@@ -33,7 +33,10 @@ export class OrderPool {
   private readonly f64: Float64Array;
   /** `level` (NIL marks a free slot), and the FIFO links within the level; `next` also chains the free list. */
   private readonly i32: Int32Array;
+  /** Released slots, chained through `next`; NIL when none. */
   private freeHead: number;
+  /** Slots [0, highWater) have been handed out at least once. */
+  private highWater = 0;
   private usedCount = 0;
 
   constructor(ordersOpenMax: number) {
@@ -43,13 +46,9 @@ export class OrderPool {
     const buffer = new ArrayBuffer(ordersOpenMax * RECORD_BYTES);
     this.f64 = new Float64Array(buffer);
     this.i32 = new Int32Array(buffer);
-    const i32 = this.i32;
-    for (let slot = 0; slot < ordersOpenMax; slot += 1) {
-      i32[slot * I32_STRIDE + LEVEL] = NIL;
-      i32[slot * I32_STRIDE + NEXT] = slot + 1 < ordersOpenMax ? slot + 1 : NIL;
-      i32[slot * I32_STRIDE + PREV] = NIL;
-    }
-    this.freeHead = 0;
+    // Slots never used are handed out from the high-water mark, so construction touches no memory
+    // (ordersOpenMax × 64 bytes; its pages are faulted in only as orders arrive).
+    this.freeHead = NIL;
   }
 
   /** Open orders currently held. */
@@ -115,14 +114,17 @@ export class OrderPool {
 
   /** Takes a free slot; the caller fills every field. Crashes with the limit's name when full. */
   allocate(): number {
-    const slot = this.freeHead;
-    if (slot === NIL) {
-      // The sequencer refuses orders beyond ordersOpenMax, so reaching this is a broken invariant.
-      throw new InvariantError(`OrderPool: all ${this.capacity} slots are in use (ordersOpenMax = ${this.capacity})`);
-    }
+    let slot = this.freeHead;
     const i32 = this.i32;
+    if (slot !== NIL) {
+      this.freeHead = i32[slot * I32_STRIDE + NEXT]!;
+    } else {
+      // The sequencer refuses orders beyond ordersOpenMax, so reaching this is a broken invariant.
+      if (this.highWater >= this.capacity) throw new InvariantError(`OrderPool: all ${this.capacity} slots are in use (ordersOpenMax = ${this.capacity})`);
+      slot = this.highWater;
+      this.highWater += 1;
+    }
     const base = slot * I32_STRIDE;
-    this.freeHead = i32[base + NEXT]!;
     i32[base + NEXT] = NIL;
     i32[base + PREV] = NIL;
     this.usedCount += 1;

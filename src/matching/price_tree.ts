@@ -45,7 +45,10 @@ export class PriceTreeNodes {
   readonly prev: Int32Array;
   /** Scratch path from the root, shared by all trees (the engine is single-threaded). */
   readonly path: Int32Array;
+  /** Released nodes, chained through `next`; NIL when none. */
   private freeHead: number;
+  /** Nodes [0, highWater) have been handed out at least once. */
+  private highWater = 0;
   private usedCount = 0;
 
   constructor(capacity: number) {
@@ -53,15 +56,15 @@ export class PriceTreeNodes {
     assert(capacity <= NODES_MAX, 'PriceTreeNodes: capacity must fit an Int32 index');
     this.capacity = capacity;
     this.key = new Float64Array(capacity);
-    this.left = new Int32Array(capacity).fill(NIL);
-    this.right = new Int32Array(capacity).fill(NIL);
+    this.left = new Int32Array(capacity);
+    this.right = new Int32Array(capacity);
     this.height = new Int8Array(capacity);
     this.next = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity).fill(NIL);
+    this.prev = new Int32Array(capacity);
     this.path = new Int32Array(PATH_DEPTH_MAX);
-    for (let node = 0; node < capacity - 1; node += 1) this.next[node] = node + 1;
-    this.next[capacity - 1] = NIL;
-    this.freeHead = 0;
+    // Nodes never used are handed out from the high-water mark, so construction touches no memory
+    // (an arena sized from ordersOpenMax is tens of MiB; its pages are faulted in only as used).
+    this.freeHead = NIL;
   }
 
   get used(): number {
@@ -69,9 +72,14 @@ export class PriceTreeNodes {
   }
 
   allocate(key: number): number {
-    const node = this.freeHead;
-    if (node === NIL) fail(`PriceTreeNodes: all ${this.capacity} level nodes are in use (sized from ordersOpenMax)`);
-    this.freeHead = this.next[node]!;
+    let node = this.freeHead;
+    if (node !== NIL) {
+      this.freeHead = this.next[node]!;
+    } else {
+      if (this.highWater >= this.capacity) fail(`PriceTreeNodes: all ${this.capacity} level nodes are in use (sized from ordersOpenMax)`);
+      node = this.highWater;
+      this.highWater += 1;
+    }
     this.key[node] = key;
     this.left[node] = NIL;
     this.right[node] = NIL;

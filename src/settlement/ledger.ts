@@ -91,8 +91,10 @@ export class Ledger implements MatchSink {
   private readonly slotByOrderId: IdTable;
   private readonly orderF64: Float64Array;
   private readonly orderU32: Uint32Array;
+  /** Released slots (a stack); slots at or above `slotHighWater` have never been used. */
   private readonly freeSlots: Uint32Array;
-  private freeSlotCount: number;
+  private freeSlotCount = 0;
+  private slotHighWater = 0;
 
   constructor(marketSet: MarketSet, limits: CoreLimits, sink: LedgerSink) {
     const limitErrors = validateCoreLimits(limits);
@@ -111,9 +113,6 @@ export class Ledger implements MatchSink {
     this.orderF64 = new Float64Array(orderTable);
     this.orderU32 = new Uint32Array(orderTable);
     this.freeSlots = new Uint32Array(ordersMax);
-    // Slot 0 is handed out first: pops take from the top of the stack.
-    for (let slot = 0; slot < ordersMax; slot += 1) this.freeSlots[slot] = ordersMax - 1 - slot;
-    this.freeSlotCount = ordersMax;
     this.accountIndexById = new IdTable(limits.accountsMax, 'accountsMax');
     this.slotByOrderId = new IdTable(ordersMax, 'ordersOpenMax');
   }
@@ -222,7 +221,7 @@ export class Ledger implements MatchSink {
     if (!(market !== undefined)) invariantBroken(`Ledger: order ${command.seq} for unknown market ${command.marketId}`);
     const index = this.accountIndexById.get(command.accountId);
     if (index === ABSENT) invariantBroken(`Ledger: order ${command.seq} of unknown account ${command.accountId}`);
-    if (!(this.freeSlotCount > 0)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
+    if (!(this.slotByOrderId.size < this.limits.ordersOpenMax)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
     const assetId = reservedAssetId(market, command.side);
     const units = reservationUnits(market, command);
     if (!(Number.isSafeInteger(units) && units >= 0)) invariantBroken(`Ledger: order ${command.seq} has a bad reservation`);
@@ -405,7 +404,7 @@ export class Ledger implements MatchSink {
       const balanceSlot = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]! * assetCount + reservedAssetId(market, this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] as Side);
       lockedByOrders[balanceSlot] = lockedByOrders[balanceSlot]! + this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
     }
-    assert(this.slotByOrderId.size + this.freeSlotCount === this.limits.ordersOpenMax, 'invariant: order slots leaked');
+    assert(this.slotByOrderId.size + this.freeSlotCount === this.slotHighWater, 'invariant: order slots leaked');
     const totals = new Float64Array(assetCount);
     for (let index = 0; index < this.accountCountValue; index += 1) {
       const accountId = this.accountIds[index]!;
@@ -530,9 +529,16 @@ export class Ledger implements MatchSink {
     reservedUnits: number,
   ): void {
     if (!(!this.slotByOrderId.has(orderId))) invariantBroken(`Ledger: order ${orderId} is already open`);
-    if (!(this.freeSlotCount > 0)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
-    this.freeSlotCount -= 1;
-    const slot = this.freeSlots[this.freeSlotCount]!;
+    let slot: number;
+    if (this.freeSlotCount > 0) {
+      this.freeSlotCount -= 1;
+      slot = this.freeSlots[this.freeSlotCount]!;
+    } else {
+      // Never-used slots come from the high-water mark: construction touches none of the table.
+      if (!(this.slotHighWater < this.limits.ordersOpenMax)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
+      slot = this.slotHighWater;
+      this.slotHighWater += 1;
+    }
     this.slotByOrderId.insert(orderId, slot);
     this.orderF64[slot * ORDER_F64_STRIDE + O_ID] = orderId;
     this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX] = index;
