@@ -102,7 +102,8 @@ export class SnapshotService {
       case 'ready':
         status.state = 'running';
         if (message.leftoversRemoved.length > 0) log.warn({ files: message.leftoversRemoved }, 'snapshot: removed leftovers of an interrupted snapshot');
-        log.info({ startSeq: message.startSeq, policy: this.options.policy }, 'snapshot: worker following the WAL');
+        if (message.niceError !== '') log.warn({ error: message.niceError }, 'snapshot: could not lower the worker thread priority; it competes with trading for CPU');
+        log.info({ startSeq: message.startSeq, policy: this.options.policy, nice: message.niceError === '' ? message.nice : 0 }, 'snapshot: worker following the WAL');
         return;
       case 'written':
         status.written += 1;

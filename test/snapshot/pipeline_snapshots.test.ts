@@ -78,6 +78,22 @@ async function drive(pipeline: ThreadedPipeline, generator: FlowGenerator, comma
   await Promise.all(inFlight);
 }
 
+/** The nice value of every thread of this process (Linux: field 19 of /proc/self/task/<tid>/stat). */
+function threadNiceValues(): number[] {
+  const values: number[] = [];
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    let stat: string;
+    try {
+      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    values.push(Number(fields[16]));
+  }
+  return values;
+}
+
 async function waitFor(condition: () => boolean, what: string | (() => string), timeoutMs = 60_000): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
@@ -97,6 +113,12 @@ describe('the threaded pipeline with snapshots', () => {
     const generator = new FlowGenerator(marketSet, { ...TEST_FLOW, seed: 77, depositShare: 0.02, withdrawShare: 0.01, cancelShare: 0.3, marketShare: 0.05 });
     await drive(first.pipeline, generator, 4_000);
     await waitFor(() => first.pipeline.snapshotStatus().written >= 1, 'a first snapshot');
+    if (process.platform === 'linux') {
+      // The snapshot worker yields the CPU to trading: its thread (only it) runs at a higher nice value.
+      const following = log.lines.find((line) => line.message === 'snapshot: worker following the WAL');
+      expect(following?.fields).toMatchObject({ nice: 5 });
+      expect(threadNiceValues().filter((nice) => nice !== 0)).toEqual([5]);
+    }
     await drive(first.pipeline, generator, 4_000);
     await waitFor(
       () => first.pipeline.snapshotStatus().written >= 2,
