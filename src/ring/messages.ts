@@ -201,7 +201,7 @@ export function createDurableMessage(): DurableMessage {
 // ── Module-load checks ───────────────────────────────────────────────────────────────────────
 
 const TAG_MAX = MessageTag.Durable;
-const COMMAND_CLIENT_ORDER_ID_BYTE = 88;
+export const COMMAND_CLIENT_ORDER_ID_BYTE = 88;
 
 assert(MESSAGE_SLOT_BYTES % 8 === 0, 'messages: slot size is a multiple of 8');
 for (const tag of Object.values(MessageTag)) {
@@ -316,14 +316,23 @@ function checkCommandMessage(message: Readonly<CommandMessage>): void {
 export function encodeCommand(views: SlotViews, offset: number, message: Readonly<CommandMessage>): void {
   checkSlot(views, offset);
   checkCommandMessage(message);
-  const command = message.command;
+  views.u32[offset >>> 2] = MessageTag.Command;
+  views.u32[(offset >>> 2) + 1] = message.requestId;
+  writeCommandBody(views, offset, message.command);
+}
+
+/**
+ * The command's fields in the command slot layout (everything after the tag and requestId words:
+ * bytes 8..13, u32 words 4..7, f64 words 4..10, the clientOrderId from COMMAND_CLIENT_ORDER_ID_BYTE).
+ * Shared with the WAL read ring's record slot (src/wal/record_slot.ts), which has its own tag, its own
+ * checks and its own decoder. The caller has checked the slot and the command.
+ */
+export function writeCommandBody(views: SlotViews, offset: number, command: Readonly<Command>): void {
   const { bytes, u32, f64 } = views;
   const w = offset >>> 2;
   const d = offset >>> 3;
   const clientOrderId = command.clientOrderId;
   const length = clientOrderId.length;
-  u32[w] = MessageTag.Command;
-  u32[w + 1] = message.requestId;
   bytes[offset + 8] = command.type;
   bytes[offset + 9] = command.side;
   bytes[offset + 10] = command.orderType;

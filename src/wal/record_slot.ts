@@ -8,11 +8,11 @@
  * slot's tag and request, the type, the id length and characters, and the caller checks that seqs
  * arrive +1 each. No allocation except a clientOrderId's string.
  *
- * Layout (little-endian words):
+ * Layout (little-endian words), the body being the pipeline's command slot body (writeCommandBody):
  *   u32[0]   tag: SLOT_RECORD or SLOT_END
  *   u32[1]   requestId
  *   u8 8..13 type, side, orderType, timeInForce, postOnly (0/1), clientOrderId length
- *   u32[4..6] accountId, assetId, marketId
+ *   u32[4..7] accountId, assetId, marketId, 0
  *   f64[4..10] seq, timestampMs, amountUnits, priceTicks, qtySteps, quoteQtyUnits, orderId
  *   bytes 88..123 clientOrderId (ASCII)
  * An end slot holds the tag, the requestId and in f64[4] the last seq delivered.
@@ -20,24 +20,21 @@
 import { InvariantError, assert } from '../domain/assert.ts';
 import type { Command, CommandType, OrderType, Side, TimeInForce } from '../domain/commands.ts';
 import { CLIENT_ORDER_ID_LENGTH_MAX, isClientOrderIdChar } from '../domain/commands.ts';
+import type { SlotViews } from '../ring/messages.ts';
+import { COMMAND_CLIENT_ORDER_ID_BYTE, writeCommandBody } from '../ring/messages.ts';
 import { assertValidCommand } from './record_codec.ts';
 
 export const RECORD_SLOT_BYTES = 128;
 export const SLOT_RECORD = 0x52574c57; // "WLWR"
 export const SLOT_END = 0x45574c57; // "WLWE"
-const ID_BYTE = 88;
+/** The body is the pipeline's command slot layout (ring/messages.ts writeCommandBody). */
+const ID_BYTE = COMMAND_CLIENT_ORDER_ID_BYTE;
 const TYPE_MIN = 1;
 const TYPE_MAX = 4;
 
 assert(ID_BYTE + CLIENT_ORDER_ID_LENGTH_MAX <= RECORD_SLOT_BYTES, 'record slot: the clientOrderId fits the slot');
 assert(ID_BYTE >= 11 * 8, 'record slot: the clientOrderId starts after the f64 fields');
 assert(RECORD_SLOT_BYTES % 8 === 0, 'record slot: slots keep f64 alignment');
-
-export interface SlotViews {
-  readonly bytes: Uint8Array;
-  readonly u32: Uint32Array;
-  readonly f64: Float64Array;
-}
 
 function checkOffset(views: SlotViews, offset: number): void {
   if ((offset & 7) !== 0 || offset < 0 || offset + RECORD_SLOT_BYTES > views.bytes.length) {
@@ -48,30 +45,9 @@ function checkOffset(views: SlotViews, offset: number): void {
 export function encodeRecordSlot(views: SlotViews, offset: number, requestId: number, command: Readonly<Command>): void {
   checkOffset(views, offset);
   assertValidCommand(command);
-  const { bytes, u32, f64 } = views;
-  const w = offset >>> 2;
-  const d = offset >>> 3;
-  const clientOrderId = command.clientOrderId;
-  const length = clientOrderId.length;
-  u32[w] = SLOT_RECORD;
-  u32[w + 1] = requestId;
-  bytes[offset + 8] = command.type;
-  bytes[offset + 9] = command.side;
-  bytes[offset + 10] = command.orderType;
-  bytes[offset + 11] = command.timeInForce;
-  bytes[offset + 12] = command.postOnly ? 1 : 0;
-  bytes[offset + 13] = length;
-  u32[w + 4] = command.accountId;
-  u32[w + 5] = command.assetId;
-  u32[w + 6] = command.marketId;
-  f64[d + 4] = command.seq;
-  f64[d + 5] = command.timestampMs;
-  f64[d + 6] = command.amountUnits;
-  f64[d + 7] = command.priceTicks;
-  f64[d + 8] = command.qtySteps;
-  f64[d + 9] = command.quoteQtyUnits;
-  f64[d + 10] = command.orderId;
-  for (let i = 0; i < length; i++) bytes[offset + ID_BYTE + i] = clientOrderId.charCodeAt(i);
+  views.u32[offset >>> 2] = SLOT_RECORD;
+  views.u32[(offset >>> 2) + 1] = requestId;
+  writeCommandBody(views, offset, command);
 }
 
 export function encodeEndSlot(views: SlotViews, offset: number, requestId: number, lastSeq: number): void {
