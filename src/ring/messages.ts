@@ -387,8 +387,12 @@ const CHAR_CODE_SCRATCH: number[][] = Array.from({ length: CLIENT_ORDER_ID_LENGT
   new Array<number>(length).fill(0),
 );
 
-/** Returns `previous` when the slot holds the same id (no allocation), else a new string. */
-function readClientOrderId(bytes: Uint8Array, offset: number, previous: string): string {
+/**
+ * The clientOrderId of a command slot body (length byte 13, ASCII from COMMAND_CLIENT_ORDER_ID_BYTE),
+ * each byte checked. Returns `previous` when the slot holds the same id (no allocation), else a new
+ * string. Shared with the WAL read ring's record slot (src/wal/record_slot.ts).
+ */
+export function readClientOrderId(bytes: Uint8Array, offset: number, previous: string): string {
   const length = bytes[offset + 13] ?? 0xff;
   if (length > CLIENT_ORDER_ID_LENGTH_MAX) fail('command.clientOrderId length', length, 'at most 36');
   const start = offset + COMMAND_CLIENT_ORDER_ID_BYTE;

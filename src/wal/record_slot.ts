@@ -19,9 +19,9 @@
  */
 import { InvariantError, assert } from '../domain/assert.ts';
 import type { Command, CommandType, OrderType, Side, TimeInForce } from '../domain/commands.ts';
-import { CLIENT_ORDER_ID_LENGTH_MAX, isClientOrderIdChar } from '../domain/commands.ts';
+import { CLIENT_ORDER_ID_LENGTH_MAX } from '../domain/commands.ts';
 import type { SlotViews } from '../ring/messages.ts';
-import { COMMAND_CLIENT_ORDER_ID_BYTE, writeCommandBody } from '../ring/messages.ts';
+import { COMMAND_CLIENT_ORDER_ID_BYTE, readClientOrderId, writeCommandBody } from '../ring/messages.ts';
 import { assertValidCommand } from './record_codec.ts';
 
 export const RECORD_SLOT_BYTES = 128;
@@ -93,20 +93,5 @@ export function decodeRecordSlot(views: SlotViews, offset: number, into: Command
   into.qtySteps = f64[d + 8]!;
   into.quoteQtyUnits = f64[d + 9]!;
   into.orderId = f64[d + 10]!;
-  const length = bytes[offset + 13]!;
-  into.clientOrderId = length === 0 ? '' : readClientOrderId(bytes, offset + ID_BYTE, length);
-}
-
-/** One scratch array per length, so that building the string allocates only the string. */
-const CHAR_CODES: number[][] = Array.from({ length: CLIENT_ORDER_ID_LENGTH_MAX + 1 }, (_, length) => new Array<number>(length).fill(0));
-
-function readClientOrderId(bytes: Uint8Array, start: number, length: number): string {
-  if (length > CLIENT_ORDER_ID_LENGTH_MAX) throw new InvariantError(`record slot: clientOrderId length ${length}`);
-  const codes = CHAR_CODES[length]!;
-  for (let i = 0; i < length; i++) {
-    const code = bytes[start + i]!;
-    if (!isClientOrderIdChar(code)) throw new InvariantError(`record slot: clientOrderId byte ${code}`);
-    codes[i] = code;
-  }
-  return String.fromCharCode.apply(null, codes);
+  into.clientOrderId = readClientOrderId(bytes, offset, into.clientOrderId);
 }
