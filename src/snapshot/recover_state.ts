@@ -19,10 +19,12 @@
  * The gateway's read models, when given, are restored from the snapshot and fed every event of the
  * tail, so that they answer exactly as if the whole log had been replayed.
  *
- * Reading and applying overlap: with a large WAL a reader thread (wal/wal_read_thread.ts) is started
- * first, loads while the snapshot loads, then reads and verifies the log while this thread applies
- * it. It runs the same scan and returns the same result, so what is cut, refused or reported does
- * not depend on it (`walReadThread`).
+ * Reading and applying overlap: when much of the WAL is left to read, a reader thread
+ * (wal/wal_read_thread.ts) reads and verifies the log while this thread applies it. It runs the same
+ * scan and returns the same result, so what is cut, refused or reported does not depend on it
+ * (`walReadThread`). What counts is the WAL after the snapshot, not the whole log: with a snapshot
+ * its file is read first, which says exactly where its tail starts, and the thread is started then
+ * (so it still loads while the state is rebuilt) only when that tail is long.
  */
 import * as path from 'node:path';
 import type { CoreListener } from '../core/exchange_core.ts';
@@ -71,15 +73,19 @@ export interface StateRecoveryOptions {
   log?: RecoveryLog;
   fileLayer?: FileLayer;
   /**
-   * Read and verify the WAL in a worker thread while this one applies it: 'auto' (default) when the
-   * WAL holds at least WAL_READ_THREAD_BYTES_MIN and files go through node:fs, 'on', or 'off'.
+   * Read and verify the WAL in a worker thread while this one applies it: 'auto' (default) when at
+   * least WAL_READ_THREAD_BYTES_MIN of WAL is left to replay (after the snapshot used, or all of it)
+   * and files go through node:fs, 'on', or 'off'.
    */
   walReadThread?: 'auto' | 'on' | 'off';
 }
 
 /**
- * Below this much WAL the reader thread is not started: its start (100–500 ms of module loading,
- * on the other core) would cost more than the reading it takes over (~1.4M records/s here).
+ * Below this much WAL to replay the reader thread is not started: its start (0.5–1 s of CPU for
+ * loading its modules under tsx, on the other core) would cost more than the reading it takes over
+ * (~0.4–0.6 µs per record here, ~45 bytes per record in the benchmark's flow: 16 MiB is ~0.2 s).
+ * Measured on the benchmark's 10M-record log, restarting from a snapshot 250,000 records before its
+ * end (an 11 MiB tail): ~1 s more CPU with the thread than without, for no steady gain in time.
  */
 export const WAL_READ_THREAD_BYTES_MIN = 16 * 1024 * 1024;
 
@@ -143,10 +149,11 @@ export function recoverState(dataDir: string, options: StateRecoveryOptions): St
   if (options.toSeq !== undefined && options.mode !== 'read') throw new Error("recoverState: toSeq is for 'read' mode");
   const rejected: RejectedSnapshot[] = [];
   const candidates = options.useSnapshots === false ? [] : snapshotCandidates(dataDir, options.toSeq, layer);
-  const reader = startReadThread(dataDir, options, layer);
-  const source: WalSource = { layer, scanner: reader === null ? undefined : (dir, scanOptions) => reader.scan(dir, scanOptions) };
+  const source = new WalSource(options.walReadThread ?? 'auto', layer);
   let result: Attempt | undefined;
   try {
+    // Without a snapshot the whole WAL is read: the thread, when wanted, starts at once.
+    if (candidates.length === 0) source.startReaderFor(walBytesAfter(dataDir, layer, null));
     for (const candidate of candidates) {
       const attempt = trySnapshot(dataDir, candidate, options, source, log);
       if ('core' in attempt) {
@@ -158,10 +165,11 @@ export function recoverState(dataDir: string, options: StateRecoveryOptions): St
     }
     if (result === undefined) {
       if (candidates.length > 0) log.warn({ rejected: rejected.length }, 'snapshot: none usable, replaying the whole WAL');
+      source.startReaderFor(walBytesAfter(dataDir, layer, null));
       result = replayWholeLog(dataDir, options, source, candidates, rejected);
     }
   } finally {
-    reader?.close();
+    source.close();
   }
   // Only once the state is rebuilt: a start that is refused leaves every snapshot where it was.
   if (options.mode === 'recover') {
@@ -170,31 +178,66 @@ export function recoverState(dataDir: string, options: StateRecoveryOptions): St
       log.warn({ file: entry.file, setAsideAs: entry.setAsideAs }, 'snapshot: a rejected snapshot was set aside (kept, never read again)');
     }
   }
-  return { ...result, rejectedSnapshots: rejected, walReadThread: reader !== null, elapsedMs: performance.now() - started };
+  return { ...result, rejectedSnapshots: rejected, walReadThread: source.readerStarted, elapsedMs: performance.now() - started };
 }
 
-/** Where the WAL is read from: the file layer, and the reader thread's scan when there is one. */
-interface WalSource {
-  layer: FileLayer;
-  scanner: ScanFunction | undefined;
-}
+/**
+ * Where the WAL is read from: the file layer, and the reader thread's scan once one is started
+ * ('on': at once; 'auto': by `startReaderFor`, when enough WAL is left to replay).
+ */
+class WalSource {
+  readonly layer: FileLayer;
+  private readonly mode: 'auto' | 'on' | 'off';
+  private reader: WalReadThread | null = null;
 
-function startReadThread(dataDir: string, options: StateRecoveryOptions, layer: FileLayer): WalReadThread | null {
-  const mode = options.walReadThread ?? 'auto';
-  if (mode === 'off') return null;
-  if (layer !== nodeFileLayer) {
-    if (mode === 'on') throw new Error("recoverState: walReadThread 'on' needs the node:fs file layer");
-    return null;
+  constructor(mode: 'auto' | 'on' | 'off', layer: FileLayer) {
+    this.layer = layer;
+    this.mode = mode;
+    if (mode === 'on') {
+      if (layer !== nodeFileLayer) throw new Error("recoverState: walReadThread 'on' needs the node:fs file layer");
+      this.reader = WalReadThread.spawn();
+    }
   }
-  if (mode === 'auto' && walBytes(dataDir, layer) < WAL_READ_THREAD_BYTES_MIN) return null;
-  return WalReadThread.spawn();
+
+  /** 'auto': starts the reader thread when `bytes` of WAL are left to replay and files go through node:fs. */
+  startReaderFor(bytes: number): void {
+    if (this.mode !== 'auto' || this.reader !== null || this.layer !== nodeFileLayer) return;
+    if (bytes >= WAL_READ_THREAD_BYTES_MIN) this.reader = WalReadThread.spawn();
+  }
+
+  get readerStarted(): boolean {
+    return this.reader !== null;
+  }
+
+  get scanner(): ScanFunction | undefined {
+    const reader = this.reader;
+    return reader === null ? undefined : (dir, scanOptions) => reader.scan(dir, scanOptions);
+  }
+
+  close(): void {
+    this.reader?.close();
+  }
 }
 
-function walBytes(dataDir: string, layer: FileLayer): number {
+/**
+ * Bytes of WAL a replay reads after `point` (null: all of it): from right after the snapshot's
+ * record when its position is known, else from the start of the segment holding the seq after it,
+ * to the end of the log.
+ */
+export function walBytesAfter(dataDir: string, layer: FileLayer, point: SnapshotChainPoint | null): number {
   const walDir = walDirectory(dataDir);
   if (layer.stat(walDir) === null) return 0;
+  const segments = listSegments(layer, walDir).segments;
+  let first = 0;
+  if (point !== null) for (let index = 0; index < segments.length && segments[index]!.firstSeq <= point.seq + 1; index++) first = index;
   let bytes = 0;
-  for (const segment of listSegments(layer, walDir).segments) bytes += layer.stat(path.join(walDir, segment.name))?.size ?? 0;
+  for (let index = first; index < segments.length; index++) {
+    const segment = segments[index]!;
+    const size = layer.stat(path.join(walDir, segment.name))?.size ?? 0;
+    const position = point?.position;
+    const skipped = position !== undefined && position !== null && position.segment === segment.name ? Math.min(position.nextOffset, size) : 0;
+    bytes += size - skipped;
+  }
   return bytes;
 }
 
@@ -221,6 +264,8 @@ function trySnapshot(
   try {
     loaded = readSnapshotFile(file, layer);
     phases.fileMs = performance.now() - loadStarted;
+    // Decided now that the tail's start is known; the thread loads while the state is rebuilt.
+    source.startReaderFor(walBytesAfter(dataDir, layer, chainPointOf(loaded)));
     core = rebuild(loaded, options, phases);
   } catch (error) {
     options.readModels?.reset();
@@ -228,9 +273,8 @@ function trySnapshot(
   }
   const { meta } = loaded.body;
   const used: UsedSnapshot = { file, seq: meta.seq, digest: meta.digest.digest, bytes: loaded.bytes, loadMs: performance.now() - loadStarted, loadPhasesMs: phases };
-  const point: SnapshotChainPoint = { seq: meta.seq, chainCrc: meta.walChainCrc, lastTimestampMs: meta.lastTimestampMs, position: meta.walPosition };
   try {
-    const tail = replayTail(dataDir, core, options, source, point);
+    const tail = replayTail(dataDir, core, options, source, chainPointOf(loaded));
     log.info(
       { file, seq: used.seq, digest: used.digest, bytes: used.bytes, loadMs: Math.round(used.loadMs), loadPhasesMs: phases, tailRecords: tail.walRecords },
       `snapshot: recovered from ${candidate.name}, then the WAL after seq ${used.seq}`,
@@ -241,6 +285,11 @@ function trySnapshot(
     options.readModels?.reset();
     return { file, reason: `the WAL does not continue it: ${error.message}` };
   }
+}
+
+function chainPointOf(loaded: LoadedSnapshotFile): SnapshotChainPoint {
+  const { meta } = loaded.body;
+  return { seq: meta.seq, chainCrc: meta.walChainCrc, lastTimestampMs: meta.lastTimestampMs, position: meta.walPosition };
 }
 
 /**

@@ -14,7 +14,10 @@ import { WalReadThread, WAL_READ_RING_CAPACITY } from '../../src/wal/wal_read_th
 import type { ScanOptions, WalScan } from '../../src/wal/wal_reader.ts';
 import { WalCorruptionError, readRecords, scanWal } from '../../src/wal/wal_reader.ts';
 import { InvariantError } from '../../src/domain/assert.ts';
-import { flipBit, recover, removeDir, takeSnapshotsAt, tempDir, writeLog } from '../snapshot/support.ts';
+import { flipBit, recover, removeDir, snapshotFiles, takeSnapshotsAt, tempDir, writeLog } from '../snapshot/support.ts';
+import { walBytesAfter } from '../../src/snapshot/recover_state.ts';
+import { readSnapshotFile } from '../../src/snapshot/snapshot_file.ts';
+import { nodeFileLayer } from '../../src/wal/file_layer.ts';
 
 const RECORDS = 30_000;
 let thread: WalReadThread;
@@ -143,6 +146,31 @@ describe('the WAL reader thread', () => {
       expect(fallbackThreaded.recovery.rejectedSnapshots).toHaveLength(1);
       expect(fallbackThreaded.digest).toBe(fallbackInline.digest);
       expect(fallbackThreaded.recovery.walLastSeq).toBe(fallbackInline.recovery.walLastSeq);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it("decides by the WAL left to replay after the snapshot, not by the whole log ('auto')", () => {
+    const dir = copyOf(cleanDir);
+    try {
+      takeSnapshotsAt(dir, [25_000]);
+      const names = segments(dir);
+      const sizes = names.map((name) => fs.statSync(path.join(dir, 'wal', name)).size);
+      expect(walBytesAfter(dir, nodeFileLayer, null)).toBe(sizes.reduce((sum, size) => sum + size, 0));
+      const { meta } = readSnapshotFile(path.join(dir, 'snapshots', snapshotFiles(dir)[0]!)).body;
+      const position = meta.walPosition!;
+      const at = names.indexOf(position.segment);
+      expect(at).toBeGreaterThanOrEqual(0);
+      const point = { seq: meta.seq, chainCrc: meta.walChainCrc, lastTimestampMs: meta.lastTimestampMs };
+      const tail = sizes.slice(at).reduce((sum, size) => sum + size, 0);
+      // Exactly from right after the snapshot's record; without its position, from its segment's start.
+      expect(walBytesAfter(dir, nodeFileLayer, { ...point, position })).toBe(tail - position.nextOffset);
+      expect(walBytesAfter(dir, nodeFileLayer, { ...point, position: null })).toBe(tail);
+      // A small tail: 'auto' reads it inline, and gives the same state as the thread.
+      const auto = recover(dir, { walReadThread: 'auto' });
+      expect(auto.recovery.walReadThread).toBe(false);
+      expect(auto.digest).toBe(recover(dir, { walReadThread: 'on' }).digest);
     } finally {
       removeDir(dir);
     }
