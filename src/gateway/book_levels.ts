@@ -32,18 +32,38 @@ export class BookLevels {
     const index = this.lowerBound(key);
     const found = index < this.keys.length && this.keys[index] === key;
     if (qtySteps === 0) {
-      if (found) {
-        this.keys.splice(index, 1);
-        this.qtys.splice(index, 1);
-      }
+      if (found) this.removeAt(index);
       return;
     }
-    if (found) {
-      this.qtys[index] = qtySteps;
-    } else {
-      this.keys.splice(index, 0, key);
-      this.qtys.splice(index, 0, qtySteps);
+    if (found) this.qtys[index] = qtySteps;
+    else this.insertAt(index, key, qtySteps);
+  }
+
+  /**
+   * Shifts by hand rather than with splice, which returns a new array on every call: levels come
+   * and go with most commands, and this runs on the main thread, where garbage costs HTTP latency.
+   */
+  private insertAt(index: number, key: number, qtySteps: number): void {
+    const { keys, qtys } = this;
+    keys.push(key);
+    qtys.push(qtySteps);
+    for (let at = keys.length - 1; at > index; at -= 1) {
+      keys[at] = keys[at - 1]!;
+      qtys[at] = qtys[at - 1]!;
     }
+    keys[index] = key;
+    qtys[index] = qtySteps;
+  }
+
+  private removeAt(index: number): void {
+    const { keys, qtys } = this;
+    const last = keys.length - 1;
+    for (let at = index; at < last; at += 1) {
+      keys[at] = keys[at + 1]!;
+      qtys[at] = qtys[at + 1]!;
+    }
+    keys.pop();
+    qtys.pop();
   }
 
   /** Price of the level at `index` (0 is the best). */
