@@ -3,8 +3,8 @@
  * does it (parseConfig with no flags, then src/cli/start_server.ts: default thread layout, ring
  * capacity, WAL batching, fsync on, the gateway's ReadModels as its sink, and whatever else the
  * server runs beside it), on a temp data dir on the repository's disk (not tmpfs). The main thread
- * drives it the way the gateway does, minus HTTP: pipeline.submit() per command, many commands in
- * flight. (The server's HTTP socket listens on a free port and idles.)
+ * drives it the way the gateway does, minus HTTP: pipeline.submitWith() per command (the result by
+ * callback, as POST /orders gets it), many commands in flight. (The server's HTTP socket listens on a free port and idles.)
  *
  * The flow is the recorded mixed flow (bench/recorded_flow.ts), so generation is not timed. The
  * opening deposits are submitted first and allowed to settle (the sequencer's spendable view is
@@ -22,6 +22,7 @@
  *
  * Run alone: node --import tsx --expose-gc bench/pipeline_bench.ts [--quick]
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -31,7 +32,8 @@ import type { Command } from '../src/domain/commands.ts';
 import { CommandType, createCommand } from '../src/domain/commands.ts';
 import { defaultMarketSet } from '../src/domain/markets.ts';
 import { REJECT_INFO, RejectCode } from '../src/domain/reject_codes.ts';
-import type { SubmitResult } from '../src/pipeline/pipeline_handle.ts';
+import { SubmitStatus } from '../src/pipeline/pipeline_handle.ts';
+import type { SubmitCallback } from '../src/pipeline/pipeline_handle.ts';
 import type { ThreadedPipeline } from '../src/pipeline/threaded_pipeline.ts';
 import { DEFAULT_THREAD_LAYOUT } from '../src/pipeline/thread_layout.ts';
 import type { LatencySummary } from './bench_support.ts';
@@ -67,6 +69,12 @@ export interface SegmentResult extends LatencySummary {
   cpuCores: number;
   /** Share of the segment the main thread's event loop was busy. */
   mainThreadUtilization: number;
+  /**
+   * CPU time of the main thread (gateway side of the pipeline, plus this driver) per command, in µs:
+   * what limits the rate when the main thread is the bottleneck, and less disturbed by other load
+   * on the machine than the rate itself (NaN where /proc is not available).
+   */
+  mainThreadCpuUsPerCommand: number;
   overloadedRetries: number;
 }
 
@@ -256,8 +264,20 @@ function describeSegment(segment: SegmentResult): string {
   return (
     `${formatInteger(segment.commandsPerSec)} commands/s, latency p50 ${segment.p50Ms.toFixed(2)} ms, p99 ${segment.p99Ms.toFixed(2)} ms, ` +
     `p99.9 ${segment.p999Ms.toFixed(2)} ms, max ${segment.maxMs.toFixed(1)} ms; CPU ${segment.cpuCores.toFixed(2)} cores, ` +
-    `main thread busy ${(segment.mainThreadUtilization * 100).toFixed(0)}%`
+    `main thread busy ${(segment.mainThreadUtilization * 100).toFixed(0)}%, ${segment.mainThreadCpuUsPerCommand.toFixed(1)} µs CPU per command`
   );
+}
+
+/** CPU seconds of this process's main thread (its thread id is the process id), from /proc. */
+function mainThreadCpuSeconds(): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${process.pid}/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: utime and stime are fields 14 and 15 of proc(5), in clock ticks (100/s).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 interface Segment {
@@ -299,6 +319,7 @@ class FlowDriver {
   private overloaded = 0;
   private stepScheduled = false;
   private readonly stepNow = (): void => this.step();
+  private readonly onResultNow: SubmitCallback = (index, seq, rejectCode) => this.onResult(index, seq, rejectCode);
   acceptanceDiffers = 0;
   /** 'type: recorded code here pipeline code' → count, for the commands whose acceptance differed. */
   readonly differences: Record<string, number> = {};
@@ -321,11 +342,13 @@ class FlowDriver {
     this.latencyCount = 0;
     this.overloaded = 0;
     const cpuBefore = process.cpuUsage();
+    const mainCpuBefore = mainThreadCpuSeconds();
     const elu = performance.eventLoopUtilization();
     const started = performance.now();
     const next = await run();
     const elapsedMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
+    const mainCpuSec = mainThreadCpuSeconds() - mainCpuBefore;
     const utilization = performance.eventLoopUtilization(elu).utilization;
     return {
       next,
@@ -335,6 +358,7 @@ class FlowDriver {
       commandsPerSec: (this.latencyCount / elapsedMs) * 1000,
       cpuCores: (cpu.user + cpu.system) / 1000 / elapsedMs,
       mainThreadUtilization: utilization,
+      mainThreadCpuUsPerCommand: (mainCpuSec * 1e6) / this.latencyCount,
       overloadedRetries: this.overloaded,
       ...summarizeLatencies(this.latencies, this.latencyCount),
     };
@@ -388,19 +412,23 @@ class FlowDriver {
     }
     const now = performance.now();
     if (now > segment.deadline) segment.end = Math.min(segment.end, segment.next);
-    while (this.inFlight < segment.inFlightMax && this.ready.length > 0) this.send(this.ready.pop()!);
+    let open = true;
+    while (open && this.inFlight < segment.inFlightMax && this.ready.length > 0) open = this.send(this.ready.pop()!);
     const due =
       segment.ratePerSec === 0
         ? segment.end
         : Math.min(segment.end, segment.start + Math.floor(((now - segment.began) * segment.ratePerSec) / 1000));
-    while (this.inFlight < segment.inFlightMax && segment.next < due) this.send(segment.next++);
+    while (open && this.inFlight < segment.inFlightMax && segment.next < due) open = this.send(segment.next++);
+    // Overloaded: results coming back will step again; with none in flight, try again next turn.
+    if (!open && this.inFlight === 0) setImmediate(this.stepNow);
     if (segment.next >= segment.end && this.inFlight === 0 && this.ready.length === 0) {
       this.segment = undefined;
       segment.resolve(segment.next);
     }
   }
 
-  private send(index: number): void {
+  /** Submits one command of the flow; false when the pipeline was overloaded (the command waits in `ready`). */
+  private send(index: number): boolean {
     const flow = this.flow;
     const command = flow.read(index, this.scratch);
     if (command.type === CommandType.Cancel) {
@@ -409,41 +437,43 @@ class FlowDriver {
       if (target >= 0 && targetSeq === 0) {
         // Its place is still in flight: a client cannot know the orderId yet.
         this.waitingCancel[target] = index;
-        return;
+        return true;
       }
       if (targetSeq < 0) {
         // The place was refused here (not in the recording): there is nothing to cancel.
         this.skippedCancels += 1;
-        return;
+        return true;
       }
       if (target >= 0) command.orderId = targetSeq;
     }
     if (this.submittedAt[index] === 0) this.submittedAt[index] = performance.now();
-    this.inFlight += 1;
-    this.pipeline.submit(command).then((result) => this.onResult(index, result));
+    // As POST /orders does it: the result by callback, tagged with the flow index (no Promise,
+    // closure or result object per command).
+    const status = this.pipeline.submitWith(command, this.onResultNow, index);
+    if (status === SubmitStatus.Submitted) {
+      this.inFlight += 1;
+      return true;
+    }
+    if (status === SubmitStatus.Unavailable) {
+      this.segment?.reject(new Error(`pipeline bench: the pipeline is ${this.pipeline.phase}`));
+      this.segment = undefined;
+      return false;
+    }
+    this.overloaded += 1;
+    this.ready.push(index);
+    return false;
   }
 
-  private onResult(index: number, result: SubmitResult): void {
+  private onResult(index: number, seq: number, rejectCode: RejectCode): void {
     this.inFlight -= 1;
     this.scheduleStep();
-    if (result.status === 'overloaded') {
-      this.overloaded += 1;
-      this.ready.push(index);
-      return;
-    }
-    if (result.status === 'unavailable') {
-      this.segment?.reject(new Error(`pipeline bench: the pipeline is ${result.phase}`));
-      this.segment = undefined;
-      return;
-    }
     this.latencies[this.latencyCount++] = performance.now() - this.submittedAt[index]!;
-    const accepted = result.status === 'accepted';
-    this.seqOf[index] = accepted ? result.seq : -1;
+    const accepted = rejectCode === RejectCode.None;
+    this.seqOf[index] = accepted ? seq : -1;
     const recordedCode = this.flow.code[index]!;
     if (accepted !== (recordedCode === RejectCode.None)) {
       this.acceptanceDiffers += 1;
-      const code = result.status === 'rejected' ? result.code : RejectCode.None;
-      const key = `${COMMAND_TYPE_NAMES[this.flow.type[index]!]}: ${REJECT_INFO[recordedCode as RejectCode].code} here ${REJECT_INFO[code].code}`;
+      const key = `${COMMAND_TYPE_NAMES[this.flow.type[index]!]}: ${REJECT_INFO[recordedCode as RejectCode].code} here ${REJECT_INFO[rejectCode].code}`;
       this.differences[key] = (this.differences[key] ?? 0) + 1;
     }
     const cancel = this.waitingCancel[index]!;

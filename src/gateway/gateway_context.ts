@@ -5,7 +5,8 @@
 import type { Command } from '../domain/commands.ts';
 import { ACCOUNT_ID_MAX } from '../domain/commands.ts';
 import type { MarketSet } from '../domain/markets.ts';
-import type { RejectCode } from '../domain/reject_codes.ts';
+import { RejectCode } from '../domain/reject_codes.ts';
+import { SubmitStatus } from '../pipeline/pipeline_handle.ts';
 import type { PipelineHandle, PipelinePhase } from '../pipeline/pipeline_handle.ts';
 import { ApiError, ErrorCode, badRequest } from './api_error.ts';
 import type { MarketScale } from './decimal_codec.ts';
@@ -36,6 +37,48 @@ export function unavailableError(phase: PipelinePhase): ApiError {
     : new ApiError(503, ErrorCode.ShuttingDown, 'the server is shutting down');
 }
 
+/** The 503 of a full inbound ring. */
+function overloadedError(context: GatewayContext): ApiError {
+  return new ApiError(503, ErrorCode.Overloaded, 'the exchange is at capacity; retry shortly', {
+    'retry-after': String(context.retryAfterSeconds),
+  });
+}
+
+/** A settled command as `submitThen` reports it: rejectCode None = accepted as `seq`. */
+export type SettledCallback = (seq: number, rejectCode: RejectCode, duplicateOrderId: number) => void;
+
+/**
+ * Submits the command and calls `onSettled` with its outcome, or `onError` with the 503 of an
+ * overload or of unavailability (or whatever else failed, for the app's error handler). With a pipeline that offers `submitWith` (the threaded one) this
+ * costs no Promise and no result object: the hot route (POST /orders) answers from the callback,
+ * which runs as the result reaches the main thread, right after the read models took it in. A
+ * handle with `submit` only (test harnesses) is used through its Promise. `onSettled` and `onError`
+ * are called at most once in all, never before this returns when the command was queued.
+ */
+export function submitThen(
+  context: GatewayContext,
+  command: Readonly<Command>,
+  onSettled: SettledCallback,
+  onError: (error: Error) => void,
+): void {
+  const pipeline = context.pipeline;
+  if (pipeline.submitWith === undefined) {
+    pipeline.submit(command).then(
+      (result) => {
+        if (result.status === 'accepted') onSettled(result.seq, RejectCode.None, 0);
+        else if (result.status === 'rejected') onSettled(0, result.code, result.duplicateOrderId);
+        else onError(result.status === 'overloaded' ? overloadedError(context) : unavailableError(result.phase));
+      },
+      // Whatever else failed goes to the app's error handler, which logs it and answers 500.
+      (error: unknown) => onError(error instanceof Error ? error : new Error(String(error))),
+    );
+    return;
+  }
+  const status = pipeline.submitWith(command, (_tag, seq, rejectCode, duplicateOrderId) => onSettled(seq, rejectCode, duplicateOrderId));
+  if (status === SubmitStatus.Overloaded) onError(overloadedError(context));
+  else if (status === SubmitStatus.Unavailable) onError(unavailableError(pipeline.phase));
+}
+
 /** Submits the command; overload and unavailability become 503s, the rest is the caller's to map. */
 export async function submit(context: GatewayContext, command: Readonly<Command>): Promise<Settled> {
   const result = await context.pipeline.submit(command);
@@ -44,9 +87,7 @@ export async function submit(context: GatewayContext, command: Readonly<Command>
     case 'rejected':
       return result;
     case 'overloaded':
-      throw new ApiError(503, ErrorCode.Overloaded, 'the exchange is at capacity; retry shortly', {
-        'retry-after': String(context.retryAfterSeconds),
-      });
+      throw overloadedError(context);
     case 'unavailable':
       throw unavailableError(result.phase);
   }

@@ -3,13 +3,13 @@
  * account's open orders. Writes answer only once the pipeline reports the command durable, matched
  * and settled, and build their reply from the read models, which already hold its results.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RejectCode } from '../domain/reject_codes.ts';
 import { ApiError, ErrorCode, rejectError } from './api_error.ts';
 import type { PlaceOrderBody } from './command_builder.ts';
 import { buildCancelCommand, buildPlaceCommand } from './command_builder.ts';
 import type { GatewayContext } from './gateway_context.ts';
-import { parseAccountId, parseOrderId, submit } from './gateway_context.ts';
+import { parseAccountId, parseOrderId, submit, submitThen } from './gateway_context.ts';
 import type { OrderState } from './read_models.ts';
 import { accountOrdersRoute, cancelOrderRoute, getOrderRoute, placeOrderRoute } from './schemas.ts';
 import type { OrderView } from './views.ts';
@@ -39,27 +39,61 @@ async function duplicateView(context: GatewayContext, orderId: number, body: Rea
   return { orderId: String(orderId), clientOrderId: body.clientOrderId, seq: orderId, accountId: body.accountId };
 }
 
+/** The reply to POST /orders once the pipeline settled it: 201 with the order as placed, 200 for a duplicate, or the refusal. */
+function answerPlaced(
+  context: GatewayContext,
+  reply: FastifyReply,
+  body: Readonly<PlaceOrderBody>,
+  seq: number,
+  rejectCode: RejectCode,
+  duplicateOrderId: number,
+): void {
+  if (rejectCode !== RejectCode.None) {
+    if (rejectCode !== RejectCode.DuplicateClientOrderId) throw rejectError(rejectCode);
+    duplicateView(context, duplicateOrderId, body).then(
+      (view) => reply.code(200).send(view),
+      (error: unknown) => reply.send(error),
+    );
+    return;
+  }
+  const readModels = context.readModels;
+  const order = readModels.order(seq);
+  if (order === undefined) {
+    // Only possible when more than closedOrdersMax orders closed before this reply was built.
+    reply.code(201).send({ orderId: String(seq), seq, accountId: body.accountId });
+    return;
+  }
+  reply.code(201).send(orderView(readModels, context.scales, order, { fills: true, asOfPlacement: true }));
+}
+
 export function registerOrderRoutes(app: FastifyInstance, context: GatewayContext): void {
   const { readModels } = context;
 
-  app.post<{ Body: PlaceOrderBody }>('/orders', { schema: placeOrderRoute() }, async (request, reply) => {
+  // Not an async handler: the reply is sent from the pipeline's result callback (submitThen), so
+  // the hot route costs no Promise per order. A throw before submitting reaches Fastify's error
+  // handler as from any handler; errors after it are handed to reply.send, which does the same.
+  app.post<{ Body: PlaceOrderBody }>('/orders', { schema: placeOrderRoute() }, (request, reply): void => {
     const body = request.body;
     const command = buildPlaceCommand(context.marketSet, context.scales, body, context.command);
     if (body.clientOrderId !== undefined) {
       const earlier = readModels.orderByClientOrderId(body.accountId, body.clientOrderId);
-      if (earlier !== undefined) return reply.code(200).send(currentView(context, earlier, true));
+      if (earlier !== undefined) {
+        reply.code(200).send(currentView(context, earlier, true));
+        return;
+      }
     }
-    const result = await submit(context, command);
-    if (result.status === 'rejected') {
-      if (result.code !== RejectCode.DuplicateClientOrderId) throw rejectError(result.code);
-      return reply.code(200).send(await duplicateView(context, result.duplicateOrderId, body));
-    }
-    const order = readModels.order(result.seq);
-    if (order === undefined) {
-      // Only possible when more than closedOrdersMax orders closed before this reply was built.
-      return reply.code(201).send({ orderId: String(result.seq), seq: result.seq, accountId: body.accountId });
-    }
-    return reply.code(201).send(orderView(readModels, context.scales, order, { fills: true, asOfPlacement: true }));
+    submitThen(
+      context,
+      command,
+      (seq, rejectCode, duplicateOrderId) => {
+        try {
+          answerPlaced(context, reply, body, seq, rejectCode, duplicateOrderId);
+        } catch (error) {
+          reply.send(error);
+        }
+      },
+      (error) => reply.send(error),
+    );
   });
 
   app.get<{ Params: { orderId: string } }>('/orders/:orderId', { schema: getOrderRoute() }, async (request) => {

@@ -11,12 +11,13 @@
  * A worker that dies takes the whole pipeline down through `onFatal`: never half-alive.
  */
 import { Worker } from 'node:worker_threads';
+import { assert } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import { CommandType, copyCommand } from '../domain/commands.ts';
 import type { ExecutionSink } from '../domain/events.ts';
 import type { CoreLimits } from '../domain/limits.ts';
 import type { MarketSet } from '../domain/markets.ts';
-import type { RejectCode } from '../domain/reject_codes.ts';
+import { RejectCode } from '../domain/reject_codes.ts';
 import { exportCoreState } from '../core/core_state.ts';
 import type { CoreState } from '../core/core_state.ts';
 import { digestOf } from '../core/state_digest.ts';
@@ -56,7 +57,8 @@ import { snapshotsEnabled } from '../snapshot/snapshot_policy.ts';
 import type { SnapshotPolicy } from '../snapshot/snapshot_policy.ts';
 import type { WalRecovery } from '../wal/recovery.ts';
 import type { WalStagePolicy } from '../wal/wal_stage.ts';
-import type { PipelineCounters, PipelineHandle, PipelinePhase, SubmitResult } from './pipeline_handle.ts';
+import { SubmitStatus } from './pipeline_handle.ts';
+import type { PipelineCounters, PipelineHandle, PipelinePhase, SubmitCallback, SubmitResult } from './pipeline_handle.ts';
 import { RING_NAMES, ThreadWiring, createWiring } from './ring_wiring.ts';
 import { SharedCounters } from './shared_counters.ts';
 import type { StageWorkerData, StageWorkerReport } from './stage_worker.ts';
@@ -113,15 +115,23 @@ export interface StopReport extends StateSummary {
  */
 class PendingRequests {
   readonly capacity: number;
-  private readonly resolvers: (((result: SubmitResult) => void) | undefined)[];
+  private readonly callbacks: (SubmitCallback | undefined)[];
   private readonly startedAt: Float64Array;
+  private readonly tags: Float64Array;
+  /**
+   * The clientOrderId each request was submitted with: when its command comes back on T→G the
+   * decoder compares the slot's bytes with this string and keeps it, instead of building a new one.
+   */
+  private readonly clientOrderIds: string[];
   private readonly freeSlots: Int32Array;
   private freeCount: number;
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    this.resolvers = new Array<((result: SubmitResult) => void) | undefined>(capacity).fill(undefined);
+    this.callbacks = new Array<SubmitCallback | undefined>(capacity).fill(undefined);
     this.startedAt = new Float64Array(capacity);
+    this.tags = new Float64Array(capacity);
+    this.clientOrderIds = new Array<string>(capacity).fill('');
     this.freeSlots = new Int32Array(capacity);
     for (let slot = 0; slot < capacity; slot += 1) this.freeSlots[slot] = capacity - 1 - slot;
     this.freeCount = capacity;
@@ -138,15 +148,17 @@ class PendingRequests {
     return this.freeSlots[this.freeCount]! + 1;
   }
 
-  /** Gives back an id that take() handed out and that never got a resolver (encoding failed). */
+  /** Gives back an id that take() handed out and that never got a callback (encoding failed). */
   giveBack(requestId: number): void {
     this.freeSlots[this.freeCount] = requestId - 1;
     this.freeCount += 1;
   }
 
-  attach(requestId: number, resolve: (result: SubmitResult) => void, startedAt: number): void {
-    this.resolvers[requestId - 1] = resolve;
+  attach(requestId: number, onResult: SubmitCallback, tag: number, startedAt: number, clientOrderId: string): void {
+    this.callbacks[requestId - 1] = onResult;
+    this.tags[requestId - 1] = tag;
     this.startedAt[requestId - 1] = startedAt;
+    this.clientOrderIds[requestId - 1] = clientOrderId;
   }
 
   /** When a request in flight was submitted (performance.now()). */
@@ -154,16 +166,27 @@ class PendingRequests {
     return this.startedAt[requestId - 1] ?? 0;
   }
 
-  /** Completes a request: its resolver, or undefined for an id not in flight. */
-  complete(requestId: number): ((result: SubmitResult) => void) | undefined {
+  /** The caller's tag of a request in flight. */
+  tagOf(requestId: number): number {
+    return this.tags[requestId - 1] ?? 0;
+  }
+
+  /** The clientOrderId a request in flight was submitted with ('' for none or an unknown id). */
+  clientOrderIdOf(requestId: number): string {
+    return this.clientOrderIds[requestId - 1] ?? '';
+  }
+
+  /** Completes a request: its callback, or undefined for an id not in flight. */
+  complete(requestId: number): SubmitCallback | undefined {
     const slot = requestId - 1;
     if (!(slot >= 0 && slot < this.capacity)) return undefined;
-    const resolve = this.resolvers[slot];
-    if (resolve === undefined) return undefined;
-    this.resolvers[slot] = undefined;
+    const onResult = this.callbacks[slot];
+    if (onResult === undefined) return undefined;
+    this.callbacks[slot] = undefined;
+    this.clientOrderIds[slot] = '';
     this.freeSlots[this.freeCount] = slot;
     this.freeCount += 1;
-    return resolve;
+    return onResult;
   }
 }
 
@@ -274,14 +297,28 @@ export class ThreadedPipeline implements PipelineHandle {
   }
 
   submit(command: Readonly<Command>): Promise<SubmitResult> {
-    if (this.phaseValue !== 'running') return Promise.resolve({ status: 'unavailable', phase: this.phaseValue });
+    let settle: ((result: SubmitResult) => void) | undefined;
+    const status = this.submitWith(command, (_tag, seq, rejectCode, duplicateOrderId) => {
+      settle!(rejectCode === RejectCode.None ? { status: 'accepted', seq } : { status: 'rejected', code: rejectCode, duplicateOrderId });
+    });
+    if (status === SubmitStatus.Overloaded) return Promise.resolve({ status: 'overloaded' });
+    if (status === SubmitStatus.Unavailable) return Promise.resolve({ status: 'unavailable', phase: this.phaseValue });
+    // The executor runs now; the callback comes later, from the consumer loop.
+    return new Promise((resolve) => {
+      settle = resolve;
+    });
+  }
+
+  submitWith(command: Readonly<Command>, onResult: SubmitCallback, tag = 0): SubmitStatus {
+    assert(Number.isSafeInteger(tag), 'pipeline.submitWith: tag must be a safe integer');
+    if (this.phaseValue !== 'running') return SubmitStatus.Unavailable;
     const ring = this.commandsRing!;
     const offset = ring.claim();
-    if (offset < 0) return Promise.resolve({ status: 'overloaded' });
+    if (offset < 0) return SubmitStatus.Overloaded;
     const requestId = this.pending.take();
     if (requestId === 0) {
       ring.unclaim();
-      return Promise.resolve({ status: 'overloaded' });
+      return SubmitStatus.Overloaded;
     }
     const message = this.scratch.message;
     message.requestId = requestId;
@@ -301,8 +338,8 @@ export class ThreadedPipeline implements PipelineHandle {
       this.publishScheduled = true;
       setImmediate(this.publishCommands);
     }
-    const startedAt = performance.now();
-    return new Promise((resolve) => this.pending.attach(requestId, resolve, startedAt));
+    this.pending.attach(requestId, onResult, tag, performance.now(), command.clientOrderId);
+    return SubmitStatus.Submitted;
   }
 
   counters(): PipelineCounters {
@@ -445,9 +482,11 @@ export class ThreadedPipeline implements PipelineHandle {
   private consumeRejects(): number {
     const rejects = this.rejects!;
     const count = Math.min(rejects.available(), CONSUME_BATCH_MAX);
+    if (count === 0) return 0;
+    const now = performance.now();
     for (let i = 0; i < count; i++) {
       const reject = decodeReject(rejects.ring, rejects.offset(i), this.scratch.reject);
-      this.resolve(reject.requestId, { status: 'rejected', code: reject.code as RejectCode, duplicateOrderId: reject.duplicateOrderId });
+      this.complete(reject.requestId, now, 0, reject.code, reject.duplicateOrderId);
     }
     rejects.release(count);
     return count;
@@ -459,12 +498,19 @@ export class ThreadedPipeline implements PipelineHandle {
     const scratch = this.scratch;
     const views = reports.ring;
     const count = Math.min(reports.available(), CONSUME_BATCH_MAX);
+    if (count === 0) return 0;
+    // One clock read per batch, not per command: every result of the batch reaches the gateway now.
+    const now = performance.now();
     for (let i = 0; i < count; i++) {
       const offset = reports.offset(i);
       switch (readTag(views, offset)) {
-        case MessageTag.Command:
+        case MessageTag.Command: {
+          // The clientOrderId the request was submitted with: decoding keeps it when the bytes match.
+          const command = scratch.command.command;
+          command.clientOrderId = this.pending.clientOrderIdOf(views.u32[(offset >>> 2) + 1]!);
           sink.onCommand(decodeCommand(views, offset, scratch.command).command);
           break;
+        }
         case MessageTag.Trade:
           sink.onTrade(decodeTrade(views, offset, scratch.trade));
           break;
@@ -486,7 +532,7 @@ export class ThreadedPipeline implements PipelineHandle {
           const end = decodeCommandEnd(views, offset, scratch.end);
           sink.onCommandEnd(scratch.command.command);
           this.lastSeqValue = end.seq;
-          if (end.requestId !== 0) this.resolve(end.requestId, { status: 'accepted', seq: end.seq });
+          if (end.requestId !== 0) this.complete(end.requestId, now, end.seq, RejectCode.None, 0);
           break;
         }
         default:
@@ -497,15 +543,28 @@ export class ThreadedPipeline implements PipelineHandle {
     return count;
   }
 
-  private resolve(requestId: number, result: SubmitResult): void {
+  /**
+   * Hands a result to its request's callback, synchronously: the read models already hold every
+   * message before this one, so the callback sees its own command's effects. A callback that throws
+   * must not leave the batch half consumed: its error is rethrown on its own, after this turn, as an
+   * uncaught exception (what an unhandled rejection of the Promise API would have been).
+   */
+  private complete(requestId: number, now: number, seq: number, rejectCode: RejectCode, duplicateOrderId: number): void {
     const startedAt = this.pending.startedAtOf(requestId);
-    const resolve = this.pending.complete(requestId);
-    if (resolve === undefined) {
+    const tag = this.pending.tagOf(requestId);
+    const onResult = this.pending.complete(requestId);
+    if (onResult === undefined) {
       this.die(new Error(`pipeline: a result came back for unknown request ${requestId}`));
       return;
     }
-    this.latency.record(performance.now() - startedAt);
-    resolve(result);
+    this.latency.record(now - startedAt);
+    try {
+      onResult(tag, seq, rejectCode, duplicateOrderId);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   private logRecovery(recovery: WalRecovery): void {

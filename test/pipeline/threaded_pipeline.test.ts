@@ -3,7 +3,9 @@ import { FlowGenerator } from '../../bench/flows.ts';
 import { CommandType, OrderType, Side, TimeInForce, copyCommand, createCommand } from '../../src/domain/commands.ts';
 import type { Command } from '../../src/domain/commands.ts';
 import { defaultMarketSet } from '../../src/domain/markets.ts';
-import type { SubmitResult } from '../../src/pipeline/pipeline_handle.ts';
+import { SubmitStatus } from '../../src/pipeline/pipeline_handle.ts';
+import type { SubmitCallback, SubmitResult } from '../../src/pipeline/pipeline_handle.ts';
+import { RejectCode } from '../../src/domain/reject_codes.ts';
 import type { ThreadedPipeline } from '../../src/pipeline/threaded_pipeline.ts';
 import { createPipeline, removeDir, replayDigest, tempDataDir } from '../support/pipeline_harness.ts';
 
@@ -122,6 +124,38 @@ describe('threaded pipeline', () => {
     expect(await second.pipeline.submit(deposit)).toEqual({ status: 'accepted', seq: before.lastSeq + 1 });
     const { durableSeq: _d2, ...after } = await second.pipeline.stop();
     expect(after).toEqual(replayDigest(dataDir));
+  });
+
+  it('submitWith: results by callback with their tags, read models already up to date; a full ring says overloaded at once', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    const { pipeline, readModels } = createPipeline({ dataDir, ringCapacity: 4 });
+    await pipeline.start();
+    const seen: [number, number, number][] = [];
+    const onResult: SubmitCallback = (tag, seq, rejectCode) => {
+      // The models reflect the command before its callback runs (what the 201 reply is built from).
+      if (rejectCode === RejectCode.None) expect(readModels.lastSeq).toBeGreaterThanOrEqual(seq);
+      seen.push([tag, seq, rejectCode]);
+    };
+    const deposit = createCommand();
+    deposit.type = CommandType.Deposit;
+    deposit.accountId = 7;
+    deposit.assetId = 0;
+    deposit.amountUnits = 5;
+    const statuses: SubmitStatus[] = [];
+    // One turn of the event loop: the 4-slot ring G→S fills before anything is published.
+    for (let tag = 100; tag < 108; tag++) statuses.push(pipeline.submitWith(deposit, onResult, tag));
+    expect(statuses).toEqual([0, 0, 0, 0, 1, 1, 1, 1].map((value) => value as SubmitStatus));
+    const withdrawal = copyCommand(deposit, createCommand());
+    withdrawal.type = CommandType.Withdraw;
+    withdrawal.accountId = 8; // never funded: refused by the pre-check
+    while (pipeline.submitWith(withdrawal, onResult, 200) !== SubmitStatus.Submitted) await new Promise((resolve) => setTimeout(resolve, 1));
+    while (seen.length < 5) await new Promise((resolve) => setTimeout(resolve, 1));
+    // A refusal comes back on S→G, before the accepted commands have been through the WAL.
+    expect(seen.filter(([tag]) => tag !== 200)).toEqual([100, 101, 102, 103].map((tag, index) => [tag, index + 1, RejectCode.None]));
+    expect(seen.filter(([tag]) => tag === 200)).toEqual([[200, 0, RejectCode.AccountNotFound]]);
+    await pipeline.stop();
+    expect(pipeline.submitWith(deposit, onResult, 300)).toBe(SubmitStatus.Unavailable);
   });
 
   it('stops gracefully under load and loses nothing it acknowledged', async () => {
