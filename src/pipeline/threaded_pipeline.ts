@@ -212,6 +212,15 @@ export class ThreadedPipeline implements PipelineHandle {
   private fatal: Error | undefined;
   private snapshotService: SnapshotService | undefined;
   private publishScheduled = false;
+  /**
+   * The clock as the first command of this turn's batch was submitted: every command of the batch
+   * is stamped with it (one clock read per batch, not per command). A later command of the same
+   * turn is thus timed from a little before its submit: the latency metric errs long, never short.
+   */
+  private batchStartedAt = 0;
+  /** Submit times of the requests completed in the current consumer batch (see recordLatencies). */
+  private readonly completedStartedAt = new Float64Array(CONSUME_BATCH_MAX);
+  private completedCount = 0;
   private readonly publishCommands = (): void => {
     this.publishScheduled = false;
     if (this.commandsRing!.publish() > 0) this.wiring!.ringDoorbellOf('GS');
@@ -336,9 +345,10 @@ export class ThreadedPipeline implements PipelineHandle {
     // handling a request, so waking once per request would make it the main thread's largest cost.
     if (!this.publishScheduled) {
       this.publishScheduled = true;
+      this.batchStartedAt = performance.now();
       setImmediate(this.publishCommands);
     }
-    this.pending.attach(requestId, onResult, tag, performance.now(), command.clientOrderId);
+    this.pending.attach(requestId, onResult, tag, this.batchStartedAt, command.clientOrderId);
     return SubmitStatus.Submitted;
   }
 
@@ -483,12 +493,12 @@ export class ThreadedPipeline implements PipelineHandle {
     const rejects = this.rejects!;
     const count = Math.min(rejects.available(), CONSUME_BATCH_MAX);
     if (count === 0) return 0;
-    const now = performance.now();
     for (let i = 0; i < count; i++) {
       const reject = decodeReject(rejects.ring, rejects.offset(i), this.scratch.reject);
-      this.complete(reject.requestId, now, 0, reject.code, reject.duplicateOrderId);
+      this.complete(reject.requestId, 0, reject.code, reject.duplicateOrderId);
     }
     rejects.release(count);
+    this.recordLatencies();
     return count;
   }
 
@@ -499,8 +509,6 @@ export class ThreadedPipeline implements PipelineHandle {
     const views = reports.ring;
     const count = Math.min(reports.available(), CONSUME_BATCH_MAX);
     if (count === 0) return 0;
-    // One clock read per batch, not per command: every result of the batch reaches the gateway now.
-    const now = performance.now();
     for (let i = 0; i < count; i++) {
       const offset = reports.offset(i);
       switch (readTag(views, offset)) {
@@ -532,7 +540,7 @@ export class ThreadedPipeline implements PipelineHandle {
           const end = decodeCommandEnd(views, offset, scratch.end);
           sink.onCommandEnd(scratch.command.command);
           this.lastSeqValue = end.seq;
-          if (end.requestId !== 0) this.complete(end.requestId, now, end.seq, RejectCode.None, 0);
+          if (end.requestId !== 0) this.complete(end.requestId, end.seq, RejectCode.None, 0);
           break;
         }
         default:
@@ -540,7 +548,20 @@ export class ThreadedPipeline implements PipelineHandle {
       }
     }
     reports.release(count);
+    this.recordLatencies();
     return count;
+  }
+
+  /**
+   * The latencies of the requests completed in this batch, all timed to its end (one clock read per
+   * batch; a result handled early in the batch is timed a little long, never short).
+   */
+  private recordLatencies(): void {
+    const count = this.completedCount;
+    if (count === 0) return;
+    const now = performance.now();
+    for (let i = 0; i < count; i++) this.latency.record(now - this.completedStartedAt[i]!);
+    this.completedCount = 0;
   }
 
   /**
@@ -549,7 +570,7 @@ export class ThreadedPipeline implements PipelineHandle {
    * must not leave the batch half consumed: its error is rethrown on its own, after this turn, as an
    * uncaught exception (what an unhandled rejection of the Promise API would have been).
    */
-  private complete(requestId: number, now: number, seq: number, rejectCode: RejectCode, duplicateOrderId: number): void {
+  private complete(requestId: number, seq: number, rejectCode: RejectCode, duplicateOrderId: number): void {
     const startedAt = this.pending.startedAtOf(requestId);
     const tag = this.pending.tagOf(requestId);
     const onResult = this.pending.complete(requestId);
@@ -557,7 +578,8 @@ export class ThreadedPipeline implements PipelineHandle {
       this.die(new Error(`pipeline: a result came back for unknown request ${requestId}`));
       return;
     }
-    this.latency.record(now - startedAt);
+    // At most CONSUME_BATCH_MAX messages per batch, so at most as many completions.
+    this.completedStartedAt[this.completedCount++] = startedAt;
     try {
       onResult(tag, seq, rejectCode, duplicateOrderId);
     } catch (error) {
