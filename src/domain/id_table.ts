@@ -3,15 +3,28 @@
  *
  * Used for orderId → book slot (matching), orderId → owner (sequencer), orderId → reservation slot
  * (settlement) and accountId → account index (sequencer, settlement). An open-addressing hash
- * table (linear probing, backward-shift deletion) over one typed array of (id, value) pairs, so a
- * lookup touches one cache line, sized once from its limit at a load factor of at most 1/2. Unlike
- * a `Map`, it never rehashes, never allocates after construction (a Map grows and shrinks its
- * backing store as orders come and go, and boxes ids above 2^30) and its memory is fixed, which is
- * what a statically allocated core wants.
+ * table over one typed array of (id, value) pairs, so a lookup touches one cache line, sized once
+ * from its limit at a load factor of at most 1/2. Unlike a `Map`, it never rehashes, never
+ * allocates after construction (a Map grows and shrinks its backing store as orders come and go,
+ * and boxes ids above 2^30) and its memory is fixed, which is what a statically allocated core wants.
  *
- * Ids are command seqs or account ids: positive safe integers, so 0 can mark an empty bucket.
- * A dense list of the occupied buckets (swap-remove on delete) makes iteration O(size), not
- * O(capacity); its order is not meaningful: callers that export state sort what they collect.
+ * Robin Hood linear probing: along a probe run the entries stay ordered by their home bucket, so a
+ * lookup stops as soon as it meets an entry closer to its home than the id would be, and a delete
+ * shifts the run back only until an entry that sits at its home (no tombstones, no scan to the end
+ * of a long run).
+ *
+ * Two ways to pick the home bucket (`IdKeys`):
+ * - 'sequential' for order ids, which are command seqs: the id's low bits. The orders alive at any
+ *   moment are mostly recent seqs, so they sit in one compact region of the table instead of being
+ *   spread over tens of MB: the lookups of a command stay in cache and in the TLB. Ids only share a
+ *   home when they differ by a multiple of the bucket count (an order that stays open while ~2×
+ *   ordersOpenMax newer seqs pass), which costs a probe or two.
+ * - 'scattered' for ids chosen outside (account ids): multiplicative mixing, so no pattern of ids
+ *   (multiples of a power of two, say) piles up in one run.
+ *
+ * Ids are positive safe integers, so 0 can mark an empty bucket. A dense list of the occupied
+ * buckets (swap-remove on delete) makes iteration O(size), not O(capacity); its order is not
+ * meaningful: callers that export state sort what they collect.
  */
 import { InvariantError, assert } from './assert.ts';
 
@@ -20,6 +33,9 @@ export const ABSENT = -1;
 
 const EMPTY = 0;
 const TWO_POW_32 = 4294967296;
+
+/** How an IdTable picks an id's home bucket: see the module comment. */
+export type IdKeys = 'sequential' | 'scattered';
 
 export class IdTable {
   readonly capacity: number;
@@ -30,17 +46,19 @@ export class IdTable {
   private readonly keys: Float64Array;
   private readonly words: Uint32Array;
   /**
-   * The occupied buckets, densely: bucketAt[0 .. count). Kept up to date when deletion shifts an
-   * entry to another bucket, so that neither iteration nor the swap-remove of a delete has to probe.
+   * The occupied buckets, densely: bucketAt[0 .. count). Kept up to date whenever an entry moves to
+   * another bucket, so that neither iteration nor the swap-remove of a delete has to probe.
    */
   private readonly bucketAt: Uint32Array;
   private readonly mask: number;
+  private readonly sequential: boolean;
   private count = 0;
 
   /** `name` appears in the errors: "more than N entries (name)". */
   constructor(
     entriesMax: number,
     private readonly name = 'entries',
+    idKeys: IdKeys = 'scattered',
   ) {
     assert(Number.isInteger(entriesMax) && entriesMax >= 1, 'IdTable: entriesMax must be a positive integer');
     let buckets = 2;
@@ -52,18 +70,16 @@ export class IdTable {
     this.words = new Uint32Array(buffer);
     this.bucketAt = new Uint32Array(entriesMax);
     this.mask = buckets - 1;
+    this.sequential = idKeys === 'sequential';
   }
 
   get size(): number {
     return this.count;
   }
 
-  /**
-   * Spreads sequential ids over the table: both 32-bit halves, multiplicative mixing. (Keeping runs
-   * of consecutive ids in consecutive buckets was tried: it makes long clusters, and a backward-shift
-   * delete scans to the end of its cluster, so deletes cost more than the locality saved.)
-   */
-  private bucketOf(id: number): number {
+  /** The home bucket of an id (`id & mask` takes the low bits of any safe integer exactly). */
+  private homeOf(id: number): number {
+    if (this.sequential) return id & this.mask;
     const low = id >>> 0;
     const high = (id / TWO_POW_32) | 0;
     let hash = Math.imul(low ^ Math.imul(high, 0x85ebca6b), 0x9e3779b1);
@@ -71,26 +87,28 @@ export class IdTable {
     return hash & this.mask;
   }
 
-  /** The bucket that holds `id`, or the empty bucket that ends its probe run (where it would go). */
-  private probe(id: number): number {
+  /** The bucket that holds `id`, or -1. */
+  private find(id: number): number {
     const keys = this.keys;
     const mask = this.mask;
-    let bucket = this.bucketOf(id);
-    for (;;) {
+    let bucket = this.homeOf(id);
+    for (let distance = 0; ; distance += 1) {
       const key = keys[bucket * 2]!;
-      if (key === id || key === EMPTY) return bucket;
+      if (key === id) return bucket;
+      // Robin Hood order: past an empty bucket or an entry nearer its home, the id cannot be.
+      if (key === EMPTY || ((bucket - this.homeOf(key)) & mask) < distance) return -1;
       bucket = (bucket + 1) & mask;
     }
   }
 
   /** The value of an id, ABSENT when the id is not in the table. */
   get(id: number): number {
-    const bucket = this.probe(id);
-    return this.keys[bucket * 2] === id ? this.words[bucket * 4 + 2]! : ABSENT;
+    const bucket = this.find(id);
+    return bucket < 0 ? ABSENT : this.words[bucket * 4 + 2]!;
   }
 
   has(id: number): boolean {
-    return this.get(id) !== ABSENT;
+    return this.find(id) >= 0;
   }
 
   /** Adds an id that is not present, with a value in [0, 2^32) (slots, indexes, account ids). */
@@ -100,22 +118,65 @@ export class IdTable {
     if (this.count >= this.capacity) throw new InvariantError(`IdTable: more than ${this.capacity} entries (${this.name})`);
     const keys = this.keys;
     const words = this.words;
-    const bucket = this.probe(id);
-    if (keys[bucket * 2] === id) throw new InvariantError(`IdTable(${this.name}): id ${id} is already present`);
-    keys[bucket * 2] = id;
-    words[bucket * 4 + 2] = value;
-    words[bucket * 4 + 3] = this.count;
-    this.bucketAt[this.count] = bucket;
+    const bucketAt = this.bucketAt;
+    const mask = this.mask;
+    // The entry being placed: first the new one, then whichever it displaces (Robin Hood).
+    let carriedId = id;
+    let carriedValue = value;
+    let carriedPlace = this.count;
+    let bucket = this.homeOf(id);
+    let distance = 0;
+    let displaced = false;
+    for (;;) {
+      const key = keys[bucket * 2]!;
+      if (key === EMPTY) break;
+      // Until the first displacement the run is searched for `id` too (past it, `id` cannot be).
+      if (!displaced && key === id) throw new InvariantError(`IdTable(${this.name}): id ${id} is already present`);
+      const keyDistance = (bucket - this.homeOf(key)) & mask;
+      if (keyDistance < distance) {
+        const keyValue = words[bucket * 4 + 2]!;
+        const keyPlace = words[bucket * 4 + 3]!;
+        keys[bucket * 2] = carriedId;
+        words[bucket * 4 + 2] = carriedValue;
+        words[bucket * 4 + 3] = carriedPlace;
+        bucketAt[carriedPlace] = bucket;
+        carriedId = key;
+        carriedValue = keyValue;
+        carriedPlace = keyPlace;
+        distance = keyDistance;
+        displaced = true;
+      }
+      bucket = (bucket + 1) & mask;
+      distance += 1;
+    }
+    keys[bucket * 2] = carriedId;
+    words[bucket * 4 + 2] = carriedValue;
+    words[bucket * 4 + 3] = carriedPlace;
+    bucketAt[carriedPlace] = bucket;
     this.count += 1;
   }
 
   /** Removes an id; false when it was not present (the table is unchanged then). */
   delete(id: number): boolean {
+    const bucket = this.find(id);
+    if (bucket < 0) return false;
+    this.removeAt(bucket);
+    return true;
+  }
+
+  /** Removes an id and returns its value, ABSENT when it was not present (the table is unchanged then). */
+  take(id: number): number {
+    const bucket = this.find(id);
+    if (bucket < 0) return ABSENT;
+    const value = this.words[bucket * 4 + 2]!;
+    this.removeAt(bucket);
+    return value;
+  }
+
+  private removeAt(bucket: number): void {
     const keys = this.keys;
     const words = this.words;
     const mask = this.mask;
-    const bucket = this.probe(id);
-    if (keys[bucket * 2] !== id) return false;
     // Swap-remove from the dense list: the last entry takes this entry's place.
     const bucketAt = this.bucketAt;
     const place = words[bucket * 4 + 3]!;
@@ -125,32 +186,25 @@ export class IdTable {
       bucketAt[place] = lastBucket;
       words[lastBucket * 4 + 3] = place;
     }
-    // Backward-shift deletion: pull later entries of the probe run into the hole, so that lookups
-    // can keep stopping at the first empty bucket and no tombstones ever accumulate.
+    // Backward shift: the rest of the run moves one bucket nearer home, up to an empty bucket or
+    // an entry already at its home, so lookups keep stopping early and no tombstones accumulate.
     let hole = bucket;
-    let probe = (hole + 1) & mask;
+    let next = (hole + 1) & mask;
     for (;;) {
-      const key = keys[probe * 2]!;
-      if (key === EMPTY) break;
-      const home = this.bucketOf(key);
-      // Move the entry if its home is not in the cyclic range (hole, probe].
-      const distanceToProbe = (probe - home) & mask;
-      const distanceToHole = (probe - hole) & mask;
-      if (distanceToProbe >= distanceToHole) {
-        const movedPlace = words[probe * 4 + 3]!;
-        keys[hole * 2] = key;
-        words[hole * 4 + 2] = words[probe * 4 + 2]!;
-        words[hole * 4 + 3] = movedPlace;
-        bucketAt[movedPlace] = hole;
-        hole = probe;
-      }
-      probe = (probe + 1) & mask;
+      const key = keys[next * 2]!;
+      if (key === EMPTY || this.homeOf(key) === next) break;
+      const movedPlace = words[next * 4 + 3]!;
+      keys[hole * 2] = key;
+      words[hole * 4 + 2] = words[next * 4 + 2]!;
+      words[hole * 4 + 3] = movedPlace;
+      bucketAt[movedPlace] = hole;
+      hole = next;
+      next = (next + 1) & mask;
     }
     keys[hole * 2] = EMPTY;
     words[hole * 4 + 2] = 0;
     words[hole * 4 + 3] = 0;
     this.count -= 1;
-    return true;
   }
 
   /** Visits every (id, value) present, in no meaningful order; O(size). Do not change the table meanwhile. */

@@ -52,34 +52,58 @@ describe('IdTable', () => {
     expect(() => index.insert(3, 2)).toThrow(/ordersOpenMax/);
   });
 
-  it('agrees with a Map over a seeded random flow (dense probe runs, backward-shift deletes)', () => {
-    const prng = new Prng(42);
-    const capacity = 512;
-    const index = new IdTable(capacity);
-    const model = new Map<number, number>();
-    let nextId = 1;
-    for (let step = 0; step < 50_000; step += 1) {
-      if (prng.chance(0.55) && model.size < capacity) {
-        // Sequential ids (like seqs) with occasional big jumps.
-        nextId += prng.chance(0.05) ? prng.int(1, 2 ** 33) : 1;
-        const slot = prng.int(0, 100_000);
-        index.insert(nextId, slot);
-        model.set(nextId, slot);
-      } else if (model.size > 0) {
-        const ids = [...model.keys()];
-        const victim = ids[prng.int(0, ids.length - 1)] ?? 0;
-        index.delete(victim);
-        model.delete(victim);
+  for (const idKeys of ['scattered', 'sequential'] as const) {
+    it(`agrees with a Map over a seeded random flow (${idKeys} keys: dense probe runs, Robin Hood inserts, backward-shift deletes)`, () => {
+      const prng = new Prng(42);
+      const capacity = 512;
+      const index = new IdTable(capacity, 'things', idKeys);
+      const model = new Map<number, number>();
+      let nextId = 1;
+      for (let step = 0; step < 50_000; step += 1) {
+        if (prng.chance(0.55) && model.size < capacity) {
+          // Sequential ids (like seqs) with occasional big jumps, and now and then one that shares
+          // its low bits (its home in a 'sequential' table) with a live id.
+          const roll = prng.int(0, 99);
+          if (roll < 5) nextId += prng.int(1, 2 ** 33);
+          else if (roll < 15) nextId += 1024 * prng.int(1, 4) - prng.int(0, 3);
+          else nextId += 1;
+          if (model.has(nextId)) continue;
+          const slot = prng.int(0, 100_000);
+          index.insert(nextId, slot);
+          model.set(nextId, slot);
+        } else if (model.size > 0) {
+          const ids = [...model.keys()];
+          const victim = ids[prng.int(0, ids.length - 1)] ?? 0;
+          if (prng.chance(0.5)) expect(index.take(victim)).toBe(model.get(victim));
+          else expect(index.delete(victim)).toBe(true);
+          model.delete(victim);
+        }
+        if (step % 500 === 0) {
+          for (const [id, slot] of model) if (index.get(id) !== slot) throw new Error(`step ${step}: id ${id} lost`);
+          if (index.get(nextId + 1) !== NIL) throw new Error(`step ${step}: phantom id`);
+          if (index.get(nextId + 1024) !== NIL) throw new Error(`step ${step}: phantom id sharing a home`);
+          const listed = index.sortedEntries();
+          const expected = [...model].sort((x, y) => x[0] - y[0]);
+          if (JSON.stringify(listed) !== JSON.stringify(expected)) throw new Error(`step ${step}: iteration differs from the model`);
+        }
+        if (index.size !== model.size) throw new Error(`step ${step}: size ${index.size} != ${model.size}`);
       }
-      if (step % 500 === 0) {
-        for (const [id, slot] of model) if (index.get(id) !== slot) throw new Error(`step ${step}: id ${id} lost`);
-        if (index.get(nextId + 1) !== NIL) throw new Error(`step ${step}: phantom id`);
-        const listed = index.sortedEntries();
-        const expected = [...model].sort((x, y) => x[0] - y[0]);
-        if (JSON.stringify(listed) !== JSON.stringify(expected)) throw new Error(`step ${step}: iteration differs from the model`);
-      }
-      if (index.size !== model.size) throw new Error(`step ${step}: size ${index.size} != ${model.size}`);
-    }
-    for (const [id, slot] of model) expect(index.get(id)).toBe(slot);
+      for (const [id, slot] of model) expect(index.get(id)).toBe(slot);
+    });
+  }
+
+  it('keeps ids that share a home reachable in a sequential table, whichever leaves first', () => {
+    // 8 entries → 16 buckets: ids 16 apart share a home.
+    const table = new IdTable(8, 'orders', 'sequential');
+    for (const id of [3, 19, 4, 35]) table.insert(id, id);
+    expect([3, 19, 4, 35].map((id) => table.get(id))).toEqual([3, 19, 4, 35]);
+    expect(() => table.insert(35, 0)).toThrow(/already present/);
+    expect(table.take(3)).toBe(3);
+    expect([19, 4, 35].map((id) => table.get(id))).toEqual([19, 4, 35]);
+    expect(table.take(3)).toBe(NIL);
+    expect(table.delete(4)).toBe(true);
+    expect([19, 35].map((id) => table.get(id))).toEqual([19, 35]);
+    expect(table.get(51)).toBe(NIL);
+    expect(table.sortedEntries()).toEqual([[19, 19], [35, 35]]);
   });
 });
