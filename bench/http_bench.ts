@@ -26,6 +26,10 @@
  *   measured on a quiet machine only.
  * - Latency is per response, submit to reply, as the load generator sees it, pooled over a target's
  *   windows; every non-2xx reply is counted by status (503 = the server shed load).
+ * - Where the tail comes from: both servers expose the same main-thread stall histograms in
+ *   /metrics (event-loop delay of a 10 ms probe timer, GC pauses; src/gateway/runtime_metrics.ts),
+ *   scraped right before and after each window, so `stalls` covers the target's loaded windows only;
+ *   for the real server, the pipeline's own submit → result latency and fsync latency as well.
  *
  * Every child binds 127.0.0.1 and is stopped (SIGTERM, then SIGKILL) by this module, also on errors
  * and when this process exits. Run alone: node --import tsx bench/http_bench.ts [--quick]
@@ -39,6 +43,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { OPTION_ENV } from '../src/cli/config.ts';
+import { STALL_MS_BOUNDS } from '../src/gateway/runtime_metrics.ts';
 import {
   REPO_ROOT,
   benchModuleArgs,
@@ -86,11 +91,33 @@ export interface HttpRunResult {
   serverPeakRssMb: number | undefined;
   /** From the real server's /metrics over the measured run (undefined for the ceiling). */
   serverMetrics?: ServerMetrics;
+  /** The server's main-thread stalls during this target's windows only (both servers measure them alike). */
+  stalls: StallSummary;
   /**
    * CPU of the OTHER server, not loaded, during this target's windows: it should idle (~0); were it
    * busy (say the real server's snapshot worker), it would take CPU from this target's figure.
    */
   otherServerCpuCores: number;
+}
+
+/**
+ * The server's main thread during a target's windows, from the stall histograms of its /metrics
+ * (src/gateway/runtime_metrics.ts), scraped right before and after each window: how late a 10 ms
+ * probe timer ran (all HTTP and results wait as long), and the garbage collector's pauses.
+ */
+export interface StallSummary {
+  eventLoopProbes: number;
+  /** Upper bound of the bucket holding the 50th / 99th percentile probe delay (ms). */
+  eventLoopDelayP50BucketMs: number;
+  eventLoopDelayP99BucketMs: number;
+  /** Share of probes that ran more than 20 ms / 50 ms late. */
+  eventLoopDelayOver20MsShare: number;
+  eventLoopDelayOver50MsShare: number;
+  gcPauses: number;
+  /** Milliseconds of GC pause per second of the windows. */
+  gcPauseMsPerSec: number;
+  /** Upper bound of the bucket holding the longest GC pause (ms). */
+  gcPauseMaxBucketMs: number;
 }
 
 /** Where a request's time goes inside the real server, from its /metrics before and after the run. */
@@ -220,6 +247,12 @@ async function stopTarget(target: Target): Promise<void> {
 }
 
 function reportTarget(result: HttpRunResult, kind: 'server' | 'noop'): void {
+  const stalls = result.stalls;
+  progress(
+    `http [${kind}]: main thread stalls in its windows: event-loop delay p50 ≤ ${stalls.eventLoopDelayP50BucketMs} ms, ` +
+      `p99 ≤ ${stalls.eventLoopDelayP99BucketMs} ms, ${(stalls.eventLoopDelayOver20MsShare * 100).toFixed(1)}% of ${stalls.eventLoopProbes} probes > 20 ms, ` +
+      `${(stalls.eventLoopDelayOver50MsShare * 100).toFixed(1)}% > 50 ms; GC ${stalls.gcPauses} pauses, ${stalls.gcPauseMsPerSec.toFixed(1)} ms/s, longest ≤ ${stalls.gcPauseMaxBucketMs} ms`,
+  );
   const metrics = result.serverMetrics;
   if (metrics !== undefined) {
     progress(
@@ -378,6 +411,10 @@ interface LoadWindow {
   mainThreadCpuSec: number;
   /** CPU of the other target, which is not loaded in this window. */
   idleCpuSec: number;
+  /** Bucket counts of the target's stall histograms gained during the window. */
+  eventLoopDelayCounts: number[];
+  gcPauseCounts: number[];
+  gcPauseSumMs: number;
   loadGeneratorCpuSec: number;
 }
 
@@ -392,6 +429,7 @@ async function runWindow(target: Target, durationSec: number, idle: Target): Pro
   const serverCpuBefore = processCpuSeconds(target.child.pid!);
   const mainThreadCpuBefore = mainThreadCpuSeconds(target.child.pid!);
   const idleCpuBefore = processCpuSeconds(idle.child.pid!);
+  const stallsBefore = await scrapeMetrics(target.url);
   const ownCpuBefore = process.cpuUsage();
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -421,6 +459,12 @@ async function runWindow(target: Target, durationSec: number, idle: Target): Pro
     });
   });
   const ownCpu = process.cpuUsage(ownCpuBefore);
+  const elapsedSec = (performance.now() - started) / 1000;
+  const stallsAfter = await scrapeMetrics(target.url);
+  const bucketDelta = (name: string): number[] => {
+    const before = cumulativeBuckets(stallsBefore, name);
+    return cumulativeBuckets(stallsAfter, name).map((bucket, index) => bucket.count - (before[index]?.count ?? 0));
+  };
   return {
     latencies,
     byStatus,
@@ -428,7 +472,10 @@ async function runWindow(target: Target, durationSec: number, idle: Target): Pro
     errors: result.errors,
     timeouts: result.timeouts,
     durationSec: result.duration,
-    elapsedSec: (performance.now() - started) / 1000,
+    elapsedSec,
+    eventLoopDelayCounts: bucketDelta('exchange_event_loop_delay_ms'),
+    gcPauseCounts: bucketDelta('exchange_gc_pause_ms'),
+    gcPauseSumMs: (stallsAfter.get('exchange_gc_pause_ms_sum') ?? 0) - (stallsBefore.get('exchange_gc_pause_ms_sum') ?? 0),
     serverCpuSec: processCpuSeconds(target.child.pid!) - serverCpuBefore,
     mainThreadCpuSec: mainThreadCpuSeconds(target.child.pid!) - mainThreadCpuBefore,
     idleCpuSec: processCpuSeconds(idle.child.pid!) - idleCpuBefore,
@@ -461,6 +508,50 @@ function summarizeWindows(windows: readonly LoadWindow[], target: Target): HttpR
     mainThreadCpuUsPerReply: (sum((window) => window.mainThreadCpuSec) * 1e6) / latencies.length,
     serverPeakRssMb: processPeakRssMb(target.child.pid!),
     otherServerCpuCores: sum((window) => window.idleCpuSec) / elapsedSec,
+    stalls: summarizeStalls(windows, sum((window) => window.durationSec)),
+  };
+}
+
+/** Cumulative bucket counts of a Prometheus histogram, in bound order (the +Inf bucket last). */
+function cumulativeBuckets(samples: Map<string, number>, name: string): { bound: number; count: number }[] {
+  const buckets: { bound: number; count: number }[] = [];
+  for (const [key, value] of samples) {
+    if (!key.startsWith(`${name}_bucket{`)) continue;
+    const bound = /le="([^"]+)"/.exec(key)?.[1];
+    buckets.push({ bound: bound === '+Inf' ? Infinity : Number(bound), count: value });
+  }
+  return buckets.sort((a, b) => a.bound - b.bound);
+}
+
+/** The stall histograms of a target's windows, added up (cumulative counts, as scraped). */
+function summarizeStalls(windows: readonly LoadWindow[], seconds: number): StallSummary {
+  const bounds = [...STALL_MS_BOUNDS, Infinity];
+  const add = (field: (window: LoadWindow) => number[]): number[] =>
+    bounds.map((_bound, index) => windows.reduce((total, window) => total + (field(window)[index] ?? 0), 0));
+  const delay = add((window) => window.eventLoopDelayCounts);
+  const gc = add((window) => window.gcPauseCounts);
+  const probes = delay[delay.length - 1] ?? 0;
+  const pauses = gc[gc.length - 1] ?? 0;
+  const quantileBound = (cumulative: number[], quantile: number): number => {
+    const total = cumulative[cumulative.length - 1] ?? 0;
+    const index = cumulative.findIndex((count) => count >= quantile * total);
+    return total === 0 || index < 0 ? NaN : bounds[index]!;
+  };
+  const over = (boundMs: number): number => {
+    const index = bounds.indexOf(boundMs);
+    return probes === 0 ? NaN : (probes - (delay[index] ?? 0)) / probes;
+  };
+  let maxIndex = -1;
+  for (let index = 0; index < gc.length; index += 1) if ((gc[index] ?? 0) > (index === 0 ? 0 : (gc[index - 1] ?? 0))) maxIndex = index;
+  return {
+    eventLoopProbes: probes,
+    eventLoopDelayP50BucketMs: quantileBound(delay, 0.5),
+    eventLoopDelayP99BucketMs: quantileBound(delay, 0.99),
+    eventLoopDelayOver20MsShare: over(20),
+    eventLoopDelayOver50MsShare: over(50),
+    gcPauses: pauses,
+    gcPauseMsPerSec: windows.reduce((total, window) => total + window.gcPauseSumMs, 0) / seconds,
+    gcPauseMaxBucketMs: maxIndex < 0 ? 0 : bounds[maxIndex]!,
   };
 }
 

@@ -6,10 +6,13 @@
  * this is the cost of everything behind the route.
  *
  * Run by the benchmark as a child process: PORT (required), HOST (default 127.0.0.1).
- * GET /health answers once it listens. Exits on SIGTERM/SIGINT and when its parent goes away.
+ * GET /health answers once it listens; GET /metrics has the main thread's event-loop delay and GC
+ * pauses, measured as the real server measures them (src/gateway/runtime_metrics.ts). Exits on SIGTERM/SIGINT and when its parent goes away.
  */
 import Fastify, { LogController } from 'fastify';
 import pino from 'pino';
+import { METRICS_CONTENT_TYPE, renderRuntimeMetrics } from '../src/gateway/metrics.ts';
+import { RuntimeMetrics } from '../src/gateway/runtime_metrics.ts';
 import { placeOrderRoute } from '../src/gateway/schemas.ts';
 
 interface OrderBody {
@@ -59,6 +62,10 @@ app.post<{ Body: OrderBody }>('/orders', { schema: placeOrderRoute() }, async (r
   });
 });
 app.get('/health', async () => ({ status: 'ok' }));
+// The same main-thread stall histograms as the real server's /metrics (the benchmark compares them).
+const runtime = new RuntimeMetrics();
+runtime.start();
+app.get('/metrics', async (_request, reply) => reply.type(METRICS_CONTENT_TYPE).send(renderRuntimeMetrics(runtime)));
 
 await app.listen({ host, port });
 

@@ -6,6 +6,8 @@
  */
 import type { PipelineCounters, PipelineHandle } from '../pipeline/pipeline_handle.ts';
 import type { ReadModels } from './read_models.ts';
+import type { RuntimeMetrics } from './runtime_metrics.ts';
+import { EVENT_LOOP_PROBE_INTERVAL_MS } from './runtime_metrics.ts';
 
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -52,7 +54,28 @@ function formatValue(value: number): string {
   return String(value);
 }
 
-export function renderMetrics(pipeline: PipelineHandle, readModels: ReadModels): string {
+/** The main thread's stall histograms (event-loop delay, GC pauses). */
+function writeRuntimeMetrics(text: MetricsText, runtime: RuntimeMetrics): void {
+  text.histogram(
+    'exchange_event_loop_delay_ms',
+    `How late the main thread ran a ${EVENT_LOOP_PROBE_INTERVAL_MS} ms probe timer, in milliseconds (HTTP and results wait as long).`,
+    runtime.eventLoopDelayMs.snapshot(),
+  );
+  text.header('exchange_event_loop_delay_max_ms', 'gauge', 'Longest event-loop delay seen since start, in milliseconds.');
+  text.sample('exchange_event_loop_delay_max_ms', runtime.eventLoopDelayMs.max);
+  text.histogram('exchange_gc_pause_ms', 'Garbage-collection pauses of the main thread, in milliseconds.', runtime.gcPauseMs.snapshot());
+  text.header('exchange_gc_pause_max_ms', 'gauge', 'Longest garbage-collection pause seen since start, in milliseconds.');
+  text.sample('exchange_gc_pause_max_ms', runtime.gcPauseMs.max);
+}
+
+/** Only the runtime part of /metrics: what the benchmark's no-op server exposes, for comparison. */
+export function renderRuntimeMetrics(runtime: RuntimeMetrics): string {
+  const text = new MetricsText();
+  writeRuntimeMetrics(text, runtime);
+  return text.toString();
+}
+
+export function renderMetrics(pipeline: PipelineHandle, readModels: ReadModels, runtime?: RuntimeMetrics): string {
   const counters = pipeline.counters();
   const text = new MetricsText();
   text.header('exchange_commands_accepted_total', 'counter', 'Commands sequenced and made durable, by type.');
@@ -80,6 +103,7 @@ export function renderMetrics(pipeline: PipelineHandle, readModels: ReadModels):
   text.sample('exchange_closed_orders_retained', readModels.closedOrderCount);
   text.header('exchange_accounts', 'gauge', 'Accounts with a balance.');
   text.sample('exchange_accounts', readModels.accountCount);
+  if (runtime !== undefined) writeRuntimeMetrics(text, runtime);
   const memory = process.memoryUsage();
   text.header('process_resident_memory_bytes', 'gauge', 'Resident set size in bytes.');
   text.sample('process_resident_memory_bytes', memory.rss);

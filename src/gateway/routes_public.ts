@@ -10,6 +10,7 @@ import type { MarketScale } from './decimal_codec.ts';
 import type { GatewayContext } from './gateway_context.ts';
 import { parseBoundedInteger, unavailableError } from './gateway_context.ts';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.ts';
+import { RuntimeMetrics } from './runtime_metrics.ts';
 import { bookRoute, healthRoute, marketsRoute, metricsRoute, tradesRoute } from './schemas.ts';
 import { bookSideView, tradesView } from './views.ts';
 
@@ -76,7 +77,11 @@ export function registerPublicRoutes(app: FastifyInstance, context: GatewayConte
     return { status: 'ok', seq: pipeline.lastSeq, durableSeq: pipeline.durableSeq };
   });
 
+  // The main thread's stalls (event-loop delay, GC pauses), measured from the start of the app.
+  const runtime = new RuntimeMetrics();
+  runtime.start();
+  app.addHook('onClose', async () => runtime.stop());
   app.get('/metrics', { schema: metricsRoute() }, async (_request, reply) => {
-    return reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(pipeline, readModels));
+    return reply.type(METRICS_CONTENT_TYPE).send(renderMetrics(pipeline, readModels, runtime));
   });
 }

@@ -80,6 +80,11 @@ describe('GET /metrics', () => {
     expect(text).toContain('exchange_ring_capacity{ring="gateway-sequencer"} 1024');
     expect(text).toContain('exchange_open_orders 1');
     expect(text).toMatch(/^process_resident_memory_bytes \d+$/m);
+    // The main thread's own stalls: event-loop delay (a 10 ms probe timer) and GC pauses.
+    expect(text).toContain('# TYPE exchange_event_loop_delay_ms histogram');
+    expect(text).toMatch(/^exchange_event_loop_delay_ms_bucket\{le="\+Inf"\} \d+$/m);
+    expect(text).toContain('# TYPE exchange_gc_pause_ms histogram');
+    expect(text).toMatch(/^exchange_gc_pause_max_ms [0-9.e+-]+$/m);
     for (const line of text.trim().split('\n')) {
       expect(line, line).toMatch(/^(# (HELP|TYPE) \w+ .+|\w+(\{[^}]*\})? [-+0-9.e]+|\w+(\{[^}]*\})? [+-]Inf)$/);
     }
