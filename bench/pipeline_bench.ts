@@ -75,6 +75,11 @@ export interface SegmentResult extends LatencySummary {
    * on the machine than the rate itself (NaN where /proc is not available).
    */
   mainThreadCpuUsPerCommand: number;
+  /**
+   * CPU µs per command by thread: 'main', each stage worker by its stages, and 'other' (the
+   * snapshot worker, V8's GC helpers and libuv's pool): where the process's CPU goes (Linux only).
+   */
+  cpuUsPerCommandByThread: Record<string, number>;
   overloadedRetries: number;
 }
 
@@ -264,8 +269,32 @@ function describeSegment(segment: SegmentResult): string {
   return (
     `${formatInteger(segment.commandsPerSec)} commands/s, latency p50 ${segment.p50Ms.toFixed(2)} ms, p99 ${segment.p99Ms.toFixed(2)} ms, ` +
     `p99.9 ${segment.p999Ms.toFixed(2)} ms, max ${segment.maxMs.toFixed(1)} ms; CPU ${segment.cpuCores.toFixed(2)} cores, ` +
-    `main thread busy ${(segment.mainThreadUtilization * 100).toFixed(0)}%, ${segment.mainThreadCpuUsPerCommand.toFixed(1)} µs CPU per command`
+    `main thread busy ${(segment.mainThreadUtilization * 100).toFixed(0)}%; CPU µs per command by thread ` +
+    Object.entries(segment.cpuUsPerCommandByThread)
+      .map(([label, micros]) => `${label} ${micros.toFixed(1)}`)
+      .join(', ')
   );
+}
+
+/** CPU seconds of every thread of this process by OS thread id, from /proc (empty elsewhere). */
+function threadCpuSeconds(): Map<number, number> {
+  const seconds = new Map<number, number>();
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return seconds;
+  }
+  for (const name of names) {
+    try {
+      const stat = fs.readFileSync(`/proc/${process.pid}/task/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      seconds.set(Number(name), (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // A thread that ended between the listing and the read: its time is left out.
+    }
+  }
+  return seconds;
 }
 
 /** CPU seconds of this process's main thread (its thread id is the process id), from /proc. */
@@ -343,12 +372,14 @@ class FlowDriver {
     this.overloaded = 0;
     const cpuBefore = process.cpuUsage();
     const mainCpuBefore = mainThreadCpuSeconds();
+    const threadsBefore = threadCpuSeconds();
     const elu = performance.eventLoopUtilization();
     const started = performance.now();
     const next = await run();
     const elapsedMs = performance.now() - started;
     const cpu = process.cpuUsage(cpuBefore);
     const mainCpuSec = mainThreadCpuSeconds() - mainCpuBefore;
+    const threadsAfter = threadCpuSeconds();
     const utilization = performance.eventLoopUtilization(elu).utilization;
     return {
       next,
@@ -359,9 +390,21 @@ class FlowDriver {
       cpuCores: (cpu.user + cpu.system) / 1000 / elapsedMs,
       mainThreadUtilization: utilization,
       mainThreadCpuUsPerCommand: (mainCpuSec * 1e6) / this.latencyCount,
+      cpuUsPerCommandByThread: this.cpuByThread(threadsBefore, threadsAfter),
       overloadedRetries: this.overloaded,
       ...summarizeLatencies(this.latencies, this.latencyCount),
     };
+  }
+
+  private cpuByThread(before: Map<number, number>, after: Map<number, number>): Record<string, number> {
+    const labels = new Map<number, string>([[process.pid, 'main']]);
+    for (const { stages, threadId } of this.pipeline.stageThreads()) labels.set(threadId, stages);
+    const byLabel: Record<string, number> = {};
+    for (const [threadId, seconds] of after) {
+      const label = labels.get(threadId) ?? 'other';
+      byLabel[label] = (byLabel[label] ?? 0) + ((seconds - (before.get(threadId) ?? 0)) * 1e6) / this.latencyCount;
+    }
+    return byLabel;
   }
 
   /**

@@ -4,6 +4,8 @@
  * the state digest needs. Any exception ends the thread with an error, and the main thread then
  * takes the whole process down: never a half-alive pipeline.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CoreLimits } from '../domain/limits.ts';
 import type { MarketSet } from '../domain/markets.ts';
@@ -38,8 +40,18 @@ export interface StageWorkerData {
 }
 
 export type StageWorkerReport =
-  | { type: 'ready' }
+  /** `threadId`: the OS thread id (Linux, from /proc/thread-self; 0 elsewhere), for per-thread CPU accounting. */
+  | { type: 'ready'; threadId: number }
   | { type: 'stopped'; engine?: ReturnType<typeof exportEngineState>; ledger?: CoreState['ledger']; walLastSeq?: number };
+
+/** This thread's id as the OS knows it (what /proc/<pid>/task/<id> is named), or 0 where unknown. */
+function osThreadId(): number {
+  try {
+    return Number(path.basename(fs.readlinkSync('/proc/thread-self')));
+  } catch {
+    return 0;
+  }
+}
 
 const data = workerData as StageWorkerData;
 const wiring = new ThreadWiring(data.wiring, data.threadIndex);
@@ -77,7 +89,7 @@ for (const name of names) {
   }
 }
 
-parentPort?.postMessage({ type: 'ready' } satisfies StageWorkerReport);
+parentPort?.postMessage({ type: 'ready', threadId: osThreadId() } satisfies StageWorkerReport);
 runStageLoop(stages, wiring.doorbell, wiring);
 writer?.close();
 const report: StageWorkerReport = { type: 'stopped' };

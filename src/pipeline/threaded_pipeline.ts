@@ -211,6 +211,7 @@ export class ThreadedPipeline implements PipelineHandle {
   private stoppedReports: StageWorkerReport[] = [];
   private fatal: Error | undefined;
   private snapshotService: SnapshotService | undefined;
+  private readonly stageThreadIds: { stages: string; threadId: number }[] = [];
   private publishScheduled = false;
   /**
    * The clock as the first command of this turn's batch was submitted: every command of the batch
@@ -298,6 +299,14 @@ export class ThreadedPipeline implements PipelineHandle {
     this.phaseValue = 'running';
     this.consumer = this.consumeLoop();
     return report;
+  }
+
+  /**
+   * The OS thread ids of the stage workers (Linux; 0 where unknown), by the stages they run: what
+   * the benchmarks read per-thread CPU time for, from /proc/<pid>/task/<id>/stat.
+   */
+  stageThreads(): readonly { stages: string; threadId: number }[] {
+    return this.stageThreadIds;
   }
 
   /** The snapshot worker's state, for /health and tests; 'off' when snapshots are not taken. */
@@ -419,7 +428,10 @@ export class ThreadedPipeline implements PipelineHandle {
   private watchWorker(worker: Worker, threadIndex: number): Promise<void> {
     return new Promise((resolve, reject) => {
       worker.on('message', (report: StageWorkerReport) => {
-        if (report.type === 'ready') resolve();
+        if (report.type === 'ready') {
+          this.stageThreadIds.push({ stages: this.options.layout[threadIndex - 1]?.join('+') ?? '', threadId: report.threadId });
+          resolve();
+        }
         else this.stoppedReports.push(report);
       });
       worker.on('error', (error) => {
