@@ -68,7 +68,7 @@ export class Outbox {
   /** Copies one slot from a ring the caller consumes, unchanged (forwarding a message). */
   forward(from: SlotViews, fromOffset: number): void {
     const offset = this.claim();
-    this.target.bytes.set(from.bytes.subarray(fromOffset, fromOffset + this.ring.slotBytes), offset);
+    copySlot(from, fromOffset, this.target, offset, this.ring.slotBytes);
   }
 
   /** Publishes what is in the ring, then moves staged messages across as room allows. */
@@ -79,8 +79,7 @@ export class Outbox {
     while (moved < stagedCount) {
       const offset = this.ring.claim();
       if (offset < 0) break;
-      const from = this.staging.readOffset(moved);
-      this.ring.bytes.set(this.staging.bytes.subarray(from, from + this.ring.slotBytes), offset);
+      copySlot(this.staging, this.staging.readOffset(moved), this.ring, offset, this.ring.slotBytes);
       moved += 1;
     }
     if (moved > 0) this.staging.release(moved);
@@ -112,6 +111,22 @@ export class Inbox {
     this.ring.release(count);
     if (this.ring.wasFullBeforeRelease(count)) this.producerDoorbell.ring();
   }
+}
+
+/**
+ * Copies a slot word by word. Not `bytes.set(bytes.subarray(...))`: subarray makes a new view object
+ * per call, and settlement forwards every message of every command (the WAL every command), so that
+ * was garbage per message on the hot path of two threads. u32 words, not f64: a float copy may
+ * canonicalize NaN bit patterns, and slots hold arbitrary bytes. Offsets and size are multiples of 8
+ * (slot layout, asserted by the rings).
+ */
+function copySlot(from: SlotViews, fromOffset: number, to: SlotViews, toOffset: number, slotBytes: number): void {
+  const source = from.u32;
+  const target = to.u32;
+  const fromWord = fromOffset >>> 2;
+  const toWord = toOffset >>> 2;
+  const words = slotBytes >>> 2;
+  for (let word = 0; word < words; word++) target[toWord + word] = source[fromWord + word]!;
 }
 
 export function nextPowerOfTwo(value: number): number {
