@@ -89,8 +89,11 @@ export class IdTable {
     return hash & this.mask;
   }
 
-  /** The bucket that holds `id`, or -1. */
-  private find(id: number): number {
+  /**
+   * The bucket that holds `id`, or -1: for a caller that reads the value now and removes the entry
+   * later (`valueAt`, `removeAt`) with one probe instead of two. Valid until the table next changes.
+   */
+  find(id: number): number {
     const keys = this.keys;
     const mask = this.mask;
     let bucket = this.homeOf(id);
@@ -175,7 +178,14 @@ export class IdTable {
     return value;
   }
 
-  private removeAt(bucket: number): void {
+  /** The value held in a bucket that `find` returned. */
+  valueAt(bucket: number): number {
+    return this.words[bucket * 4 + 2]!;
+  }
+
+  /** Removes the entry in a bucket that `find` returned (the table must not have changed since). */
+  removeAt(bucket: number): void {
+    if (!(this.keys[bucket * 2]! !== EMPTY)) throw new InvariantError(`IdTable(${this.name}): bucket ${bucket} is empty`);
     const keys = this.keys;
     const words = this.words;
     const mask = this.mask;

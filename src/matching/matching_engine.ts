@@ -389,7 +389,8 @@ export class MatchingEngine {
   private cancel(command: Readonly<Command>): void {
     const books = this.books;
     const pool = books.pool;
-    const slot = books.index.get(command.orderId);
+    const bucket = books.index.find(command.orderId);
+    const slot = bucket < 0 ? NIL : books.index.valueAt(bucket);
     if (slot === NIL || pool.accountId(slot) !== command.accountId) {
       // Filled or expired since the sequencer accepted the cancel, or never this account's order.
       const reject = this.cancelRejectEvent;
@@ -403,7 +404,7 @@ export class MatchingEngine {
     const book = books.levelBook[level]!;
     const priceTicks = books.levelPrice[level]!;
     const remainingSteps = pool.remainingSteps(slot);
-    const levelTotal = books.remove(slot, command.orderId);
+    const levelTotal = books.remove(slot, command.orderId, bucket);
     const marketId = book >> 1;
     const side = (book & 1) as Side;
     const done = this.doneEvent;

@@ -122,9 +122,10 @@ export class OrderBooks {
    * Takes an order out of the book in O(1) (plus O(log levels) when its level empties and leaves
    * the tree): unlinks it from its level's queue, forgets its id and frees its slot. The level's
    * total drops by the order's remaining quantity. Returns the level's new total (0: level gone).
-   * The caller passes the orderId it already holds, which saves a cache miss on the deep-cancel path.
+   * The caller passes the orderId it already holds, which saves a cache miss on the deep-cancel path,
+   * and the order's index bucket when it just looked the order up (`index.find`), which saves a probe.
    */
-  remove(slot: number, orderId: number): number {
+  remove(slot: number, orderId: number, indexBucket = -1): number {
     const pool = this.pool;
     const level = pool.level(slot);
     const before = pool.prev(slot);
@@ -137,7 +138,12 @@ export class OrderBooks {
     const total = this.levelTotal[level]! - pool.remainingSteps(slot);
     this.levelCount[level] = count;
     this.levelTotal[level] = total;
-    if (!this.index.delete(orderId)) throw new InvariantError('OrderBooks.remove: the order is not in the index');
+    if (indexBucket >= 0) {
+      if (this.index.valueAt(indexBucket) !== slot) throw new InvariantError('OrderBooks.remove: the index bucket does not hold the order');
+      this.index.removeAt(indexBucket);
+    } else if (!this.index.delete(orderId)) {
+      throw new InvariantError('OrderBooks.remove: the order is not in the index');
+    }
     pool.release(slot);
     if (count === 0) {
       if (total !== 0) throw new InvariantError('OrderBooks.remove: an emptied level kept a non-zero total');

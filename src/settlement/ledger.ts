@@ -278,8 +278,9 @@ export class Ledger implements MatchSink {
     const reason = event.reason;
     const knownReason = reason === DoneReason.Filled || reason === DoneReason.Expired || reason === DoneReason.Cancelled;
     if (!knownReason) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
-    const slot = this.slotByOrderId.get(event.orderId);
-    if (slot === ABSENT) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
+    const bucket = this.slotByOrderId.find(event.orderId);
+    if (bucket < 0) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
+    const slot = this.slotByOrderId.valueAt(bucket);
     const index = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!;
     if (this.accountIds[index] !== event.accountId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} account mismatch`);
     if (this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET] !== event.marketId) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} market mismatch`);
@@ -292,7 +293,7 @@ export class Ledger implements MatchSink {
     const market = this.markets[event.marketId]!;
     const assetId = reservedAssetId(market, event.side);
     const released = this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
-    this.removeOrder(event.orderId, slot);
+    this.removeOrder(event.orderId, slot, bucket);
     if (released > 0) {
       this.release(index, assetId, released);
       this.emitBalance(index, assetId);
@@ -528,18 +529,14 @@ export class Ledger implements MatchSink {
     remainingSteps: number,
     reservedUnits: number,
   ): void {
-    if (!(!this.slotByOrderId.has(orderId))) invariantBroken(`Ledger: order ${orderId} is already open`);
-    let slot: number;
-    if (this.freeSlotCount > 0) {
-      this.freeSlotCount -= 1;
-      slot = this.freeSlots[this.freeSlotCount]!;
-    } else {
-      // Never-used slots come from the high-water mark: construction touches none of the table.
-      if (!(this.slotHighWater < this.limits.ordersOpenMax)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
-      slot = this.slotHighWater;
-      this.slotHighWater += 1;
-    }
+    // Never-used slots come from the high-water mark: construction touches none of the table.
+    const reuse = this.freeSlotCount > 0;
+    if (!(reuse || this.slotHighWater < this.limits.ordersOpenMax)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
+    const slot = reuse ? this.freeSlots[this.freeSlotCount - 1]! : this.slotHighWater;
+    // Refuses an order that is already open before anything changes.
     this.slotByOrderId.insert(orderId, slot);
+    if (reuse) this.freeSlotCount -= 1;
+    else this.slotHighWater += 1;
     this.orderF64[slot * ORDER_F64_STRIDE + O_ID] = orderId;
     this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX] = index;
     this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET] = marketId;
@@ -550,15 +547,15 @@ export class Ledger implements MatchSink {
     this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = reservedUnits;
   }
 
-  /** Frees the order's slot and takes its whole reservation out of the account's lock. */
-  private removeOrder(orderId: number, slot: number): void {
+  /** Frees the order's slot (in `bucket` of the order table) and takes its whole reservation out of the account's lock. */
+  private removeOrder(orderId: number, slot: number, bucket: number): void {
     const market = this.markets[this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET]!]!;
     const balanceSlot = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]! * this.assetCount + reservedAssetId(market, this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] as Side);
     const locked = this.balances[balanceSlot * 2 + 1]! - this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
     if (!(locked >= 0)) invariantBroken(`Ledger: order ${orderId} releases more than its account has locked`);
     this.balances[balanceSlot * 2 + 1] = locked;
     this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = 0;
-    if (!this.slotByOrderId.delete(orderId)) invariantBroken(`Ledger: order ${orderId} is not in the order table`);
+    this.slotByOrderId.removeAt(bucket);
     this.freeSlots[this.freeSlotCount] = slot;
     this.freeSlotCount += 1;
   }

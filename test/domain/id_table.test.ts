@@ -74,8 +74,14 @@ describe('IdTable', () => {
         } else if (model.size > 0) {
           const ids = [...model.keys()];
           const victim = ids[prng.int(0, ids.length - 1)] ?? 0;
-          if (prng.chance(0.5)) expect(index.take(victim)).toBe(model.get(victim));
-          else expect(index.delete(victim)).toBe(true);
+          const how = prng.int(0, 2);
+          if (how === 0) expect(index.take(victim)).toBe(model.get(victim));
+          else if (how === 1) expect(index.delete(victim)).toBe(true);
+          else {
+            const bucket = index.find(victim);
+            expect(index.valueAt(bucket)).toBe(model.get(victim));
+            index.removeAt(bucket);
+          }
           model.delete(victim);
         }
         if (step % 500 === 0) {
@@ -104,6 +110,8 @@ describe('IdTable', () => {
     expect(table.delete(4)).toBe(true);
     expect([19, 35].map((id) => table.get(id))).toEqual([19, 35]);
     expect(table.get(51)).toBe(NIL);
+    expect(table.find(51)).toBe(-1);
+    expect(() => table.removeAt(0)).toThrow(/empty/);
     expect(table.sortedEntries()).toEqual([[19, 19], [35, 35]]);
   });
 });
