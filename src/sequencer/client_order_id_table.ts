@@ -34,8 +34,21 @@ for (const range of ['AZ', 'az', '09']) {
 ALLOWED['_'.charCodeAt(0)] = 1;
 ALLOWED['-'.charCodeAt(0)] = 1;
 
+/** 1 for every byte value a clientOrderId may not hold: a restore ORs these up, with no branch per byte. */
+const DISALLOWED = new Uint8Array(256).fill(1);
+for (let code = 0; code < 128; code += 1) DISALLOWED[code] = ALLOWED[code] === 1 ? 0 : 1;
+
 /** The index marks an empty bucket with 0 and holds entry + 1 otherwise. */
 const EMPTY = 0;
+
+/** Bits of the home bucket sorted per pass of a restore's radix sort (2,048 counters: they stay in L1). */
+const RADIX_BITS = 11;
+
+/** Entries as (hash, entry) pairs, position by position. */
+interface HashedEntries {
+  hashes: Uint32Array;
+  entries: Uint32Array;
+}
 
 function hashStart(accountId: number): number {
   return Math.imul(accountId ^ 0x9e3779b9, 0x85ebca6b) ^ 0x811c9dc5;
@@ -51,6 +64,69 @@ function hashEnd(hash: number): number {
   return (mixed ^ (mixed >>> 16)) >>> 0;
 }
 
+/**
+ * Checks whole columns with tight loops: every length in 1..36, the lengths adding up to the
+ * bytes, every orderId a positive safe integer (the bytes are checked as they are copied).
+ */
+function checkColumns(columns: Readonly<ClientOrderIdColumns>): void {
+  const { orderIds, lengths, bytes } = columns;
+  let total = 0;
+  for (let entry = 0; entry < lengths.length; entry += 1) {
+    const length = lengths[entry]!;
+    if (!(length >= 1 && length <= CLIENT_ORDER_ID_BYTES_MAX)) invariantBroken(`ClientOrderIdTable.restoreColumns: a clientOrderId of ${length} bytes`);
+    total += length;
+  }
+  if (!(total <= bytes.length)) invariantBroken('ClientOrderIdTable.restoreColumns: fewer bytes than the lengths say');
+  if (!(total >= bytes.length)) invariantBroken('ClientOrderIdTable.restoreColumns: more bytes than the lengths say');
+  for (let entry = 0; entry < orderIds.length; entry += 1) {
+    const orderId = orderIds[entry]!;
+    if (!(Number.isSafeInteger(orderId) && orderId >= 1)) invariantBroken(`ClientOrderIdTable.restoreColumns: bad orderId ${orderId}`);
+  }
+}
+
+/** The error for a column that holds a byte no clientOrderId may hold, naming the first such id. */
+function reportDisallowedByte(lengths: Uint8Array, bytes: Uint8Array, orderIds: Float64Array): never {
+  let at = 0;
+  for (let entry = 0; entry < lengths.length; entry += 1) {
+    for (let i = 0; i < lengths[entry]!; i += 1) {
+      const code = bytes[at + i]!;
+      if (DISALLOWED[code] === 1) invariantBroken(`ClientOrderIdTable.restoreColumns: the clientOrderId of order ${orderIds[entry]} holds byte ${code}`);
+    }
+    at += lengths[entry]!;
+  }
+  invariantBroken('ClientOrderIdTable.restoreColumns: a disallowed byte outside every id');
+}
+
+/**
+ * One stable counting-sort pass: the pairs of `from` into `to` by the `bits`-bit digit of their
+ * hash at `shift`. `from` may be just the hashes, of entries 0, 1, 2… in order. `starts` is
+ * scratch with one counter per digit value.
+ */
+function radixPass(count: number, shift: number, bits: number, from: HashedEntries | Uint32Array, to: HashedEntries, starts: Uint32Array): void {
+  const digitMask = (1 << bits) - 1;
+  const fromHashes = from instanceof Uint32Array ? from : from.hashes;
+  const fromEntries = from instanceof Uint32Array ? null : from.entries;
+  starts.fill(0);
+  for (let position = 0; position < count; position += 1) {
+    const digit = (fromHashes[position]! >>> shift) & digitMask;
+    starts[digit] = starts[digit]! + 1;
+  }
+  let sum = 0;
+  for (let digit = 0; digit <= digitMask; digit += 1) {
+    const digitCount = starts[digit]!;
+    starts[digit] = sum;
+    sum += digitCount;
+  }
+  for (let position = 0; position < count; position += 1) {
+    const hash = fromHashes[position]!;
+    const digit = (hash >>> shift) & digitMask;
+    const target = starts[digit]!;
+    starts[digit] = target + 1;
+    to.hashes[target] = hash;
+    to.entries[target] = fromEntries === null ? position : fromEntries[position]!;
+  }
+}
+
 export class ClientOrderIdTable {
   readonly capacity: number;
   private readonly accountIds: Uint32Array;
@@ -61,6 +137,8 @@ export class ClientOrderIdTable {
   private readonly bytes: Uint8Array;
   private readonly index: Int32Array;
   private readonly mask: number;
+  /** log2 of the bucket count: how many low bits of a hash pick its home bucket. */
+  private readonly homeBits: number;
   /** The ring: the oldest entry is at `head`, `count` entries in all. */
   private head = 0;
   private count = 0;
@@ -71,13 +149,19 @@ export class ClientOrderIdTable {
     while (buckets < entriesMax * 2) buckets *= 2;
     assert(buckets <= 2 ** 30, 'ClientOrderIdTable: too many entries for one table');
     this.capacity = entriesMax;
-    this.accountIds = new Uint32Array(entriesMax);
-    this.orderIds = new Float64Array(entriesMax);
-    this.lengths = new Uint8Array(entriesMax);
-    this.hashes = new Uint32Array(entriesMax);
-    this.bytes = new Uint8Array(entriesMax * CLIENT_ORDER_ID_BYTES_MAX);
-    this.index = new Int32Array(buckets);
+    // One allocation for every column, widest first so each view is aligned: V8 may collect
+    // garbage on each large allocation it sees, and a restore builds a table at a million entries.
+    const offsets = { accountIds: entriesMax * 8, hashes: entriesMax * 12, index: entriesMax * 16, bytes: entriesMax * 16 + buckets * 4 };
+    const lengthsOffset = offsets.bytes + entriesMax * CLIENT_ORDER_ID_BYTES_MAX;
+    const buffer = new ArrayBuffer(lengthsOffset + entriesMax);
+    this.orderIds = new Float64Array(buffer, 0, entriesMax);
+    this.accountIds = new Uint32Array(buffer, offsets.accountIds, entriesMax);
+    this.hashes = new Uint32Array(buffer, offsets.hashes, entriesMax);
+    this.index = new Int32Array(buffer, offsets.index, buckets);
+    this.bytes = new Uint8Array(buffer, offsets.bytes, entriesMax * CLIENT_ORDER_ID_BYTES_MAX);
+    this.lengths = new Uint8Array(buffer, lengthsOffset, entriesMax);
     this.mask = buckets - 1;
+    this.homeBits = Math.log2(buckets);
   }
 
   get size(): number {
@@ -159,8 +243,11 @@ export class ClientOrderIdTable {
 
   /**
    * Fills an empty table from columns, oldest first, checking every id's length and bytes and that
-   * no pair is there twice (the caller checks accountIds and orderIds). Written as plain loops over
-   * local typed arrays: this is the bulk of a snapshot restore at a million entries.
+   * no pair is there twice (the caller checks accountIds and the orderIds' range). This is the bulk
+   * of a snapshot restore at a million entries, so it works a column at a time: the columns are
+   * checked whole in tight loops, the ids copied and hashed in one pass, and the entries linked in
+   * the order of their home buckets (a radix sort), so the index is written front to back instead
+   * of at a million random places, and entries with the same hash meet as neighbours.
    */
   restoreColumns(columns: Readonly<ClientOrderIdColumns>): void {
     const { accountIds, orderIds, lengths, bytes } = columns;
@@ -168,34 +255,92 @@ export class ClientOrderIdTable {
     assert(this.count === 0, 'ClientOrderIdTable.restoreColumns: the table is not empty');
     if (!(orderIds.length === count && lengths.length === count)) invariantBroken('ClientOrderIdTable.restoreColumns: columns of different lengths');
     if (!(count <= this.capacity)) invariantBroken(`ClientOrderIdTable.restoreColumns: ${count} entries, more than ${this.capacity}`);
-    const ownBytes = this.bytes;
+    checkColumns(columns);
+    this.accountIds.set(accountIds);
+    this.lengths.set(lengths);
+    this.copyAndHash(count, bytes, orderIds);
+    const sorted = this.sortByHome(count);
+    this.linkSorted(count, sorted, orderIds);
+    // Last: the sort used this column's memory as scratch.
+    this.orderIds.set(orderIds);
+    this.count = count;
+    this.head = 0;
+  }
+
+  /**
+   * Copies entry e's id into its slot and hashes it, for entries [0, count), ids back to back in
+   * `source`; every byte is checked on the way, without a branch (one pass over 13 MB at a
+   * million ids), and a bad one is reported after the pass.
+   */
+  private copyAndHash(count: number, source: Uint8Array, orderIds: Float64Array): void {
+    const own = this.bytes;
     const hashes = this.hashes;
+    const lengths = this.lengths;
+    const accountIds = this.accountIds;
     let at = 0;
+    let disallowed = 0;
     for (let entry = 0; entry < count; entry += 1) {
       const length = lengths[entry]!;
-      const orderId = orderIds[entry]!;
-      if (!(length >= 1 && length <= CLIENT_ORDER_ID_BYTES_MAX)) invariantBroken(`ClientOrderIdTable.restoreColumns: a clientOrderId of ${length} bytes`);
-      if (!(Number.isSafeInteger(orderId) && orderId >= 1)) invariantBroken(`ClientOrderIdTable.restoreColumns: bad orderId ${orderId}`);
-      if (!(at + length <= bytes.length)) invariantBroken('ClientOrderIdTable.restoreColumns: fewer bytes than the lengths say');
       const base = entry * CLIENT_ORDER_ID_BYTES_MAX;
       let hash = hashStart(accountIds[entry]!);
       for (let i = 0; i < length; i += 1) {
-        const code = bytes[at + i]!;
-        if (!(code < 128 && ALLOWED[code] === 1)) invariantBroken(`ClientOrderIdTable.restoreColumns: the clientOrderId of order ${orderId} holds byte ${code}`);
-        ownBytes[base + i] = code;
+        const code = source[at + i]!;
+        disallowed |= DISALLOWED[code]!;
+        own[base + i] = code;
         hash = hashStep(hash, code);
       }
       hashes[entry] = hashEnd(hash);
       at += length;
     }
-    if (!(at === bytes.length)) invariantBroken('ClientOrderIdTable.restoreColumns: more bytes than the lengths say');
-    this.accountIds.set(accountIds);
-    this.orderIds.set(orderIds);
-    this.lengths.set(lengths);
-    for (let entry = 0; entry < count; entry += 1) {
-      if (!this.link(entry, hashes[entry]!)) invariantBroken(`ClientOrderIdTable.restoreColumns: the clientOrderId of order ${orderIds[entry]} is there twice`);
+    if (disallowed !== 0) reportDisallowedByte(lengths.subarray(0, count), source, orderIds);
+  }
+
+  /**
+   * The entries [0, count) as (hash, entry) pairs sorted by home bucket, entry order within a
+   * bucket: an LSD radix sort over the hashes' home bits. Its scratch is memory a restore fills
+   * later: the index (2 × count words or more, linked after) and the orderIds column (2 × count
+   * words, set after linking), where the result ends.
+   */
+  private sortByHome(count: number): HashedEntries {
+    const inIndex = { hashes: new Uint32Array(this.index.buffer, this.index.byteOffset, count), entries: new Uint32Array(this.index.buffer, this.index.byteOffset + count * 4, count) };
+    const inOrderIds = { hashes: new Uint32Array(this.orderIds.buffer, this.orderIds.byteOffset, count), entries: new Uint32Array(this.orderIds.buffer, this.orderIds.byteOffset + count * 4, count) };
+    const starts = new Uint32Array(1 << RADIX_BITS);
+    assert(this.index.length >= 2 * count, 'ClientOrderIdTable.sortByHome: the index cannot hold the scratch');
+    const passes = Math.ceil(this.homeBits / RADIX_BITS);
+    let from: HashedEntries | null = null;
+    for (let pass = 0; pass < passes; pass += 1) {
+      // Alternate so that the last pass writes into the orderIds' memory, away from the index.
+      const to = (passes - 1 - pass) % 2 === 0 ? inOrderIds : inIndex;
+      const shift = pass * RADIX_BITS;
+      radixPass(count, shift, Math.min(RADIX_BITS, this.homeBits - shift), from ?? this.hashes, to, starts);
+      from = to;
     }
-    this.head = 0;
+    return from ?? inOrderIds;
+  }
+
+  /** Links entries sorted by home bucket, refusing a pair twice (two entries of one hash share a home). */
+  private linkSorted(count: number, sorted: HashedEntries, orderIds: Float64Array): void {
+    const index = this.index;
+    const mask = this.mask;
+    const { hashes, entries } = sorted;
+    index.fill(EMPTY, 0, Math.min(index.length, 2 * count));
+    let groupHome = -1;
+    let groupStart = 0;
+    for (let position = 0; position < count; position += 1) {
+      const hash = hashes[position]!;
+      const entry = entries[position]!;
+      const home = hash & mask;
+      if (home !== groupHome) {
+        groupHome = home;
+        groupStart = position;
+      }
+      for (let other = groupStart; other < position; other += 1) {
+        if (hashes[other] === hash && this.samePair(entries[other]!, entry)) invariantBroken(`ClientOrderIdTable.restoreColumns: the clientOrderId of order ${orderIds[entry]} is there twice`);
+      }
+      let bucket = home;
+      while (index[bucket] !== EMPTY) bucket = (bucket + 1) & mask;
+      index[bucket] = entry + 1;
+    }
   }
 
   /** Takes the next ring entry (forgetting the oldest when full) and fills everything but its bytes. */
@@ -217,7 +362,7 @@ export class ClientOrderIdTable {
     let bucket = hash & this.mask;
     for (; index[bucket] !== EMPTY; bucket = (bucket + 1) & this.mask) {
       const other = index[bucket]! - 1;
-      if (this.hashes[other] === hash && this.accountIds[other] === this.accountIds[entry] && this.sameBytes(other, entry)) return false;
+      if (this.hashes[other] === hash && this.samePair(other, entry)) return false;
     }
     this.hashes[entry] = hash;
     index[bucket] = entry + 1;
@@ -256,7 +401,9 @@ export class ClientOrderIdTable {
     return true;
   }
 
-  private sameBytes(a: number, b: number): boolean {
+  /** Entries a and b hold the same (accountId, clientOrderId). */
+  private samePair(a: number, b: number): boolean {
+    if (this.accountIds[a] !== this.accountIds[b]) return false;
     const length = this.lengths[a]!;
     if (this.lengths[b] !== length) return false;
     const baseA = a * CLIENT_ORDER_ID_BYTES_MAX;

@@ -41,6 +41,77 @@ describe('ClientOrderIdTable', () => {
     for (const [accountId, clientOrderId, orderId] of rows) expect(restored.get(accountId as number, clientOrderId as string)).toBe(orderId);
   });
 
+  it('restores from columns at a size whose index takes more than one radix pass, refusing any pair twice', () => {
+    const next = random(21);
+    // 5,000 entries: 16,384 buckets, 14 home bits (an 11-bit and a 3-bit pass).
+    const capacity = 5_000;
+    const table = new ClientOrderIdTable(capacity);
+    const seen = new Set<string>();
+    let orderId = 0;
+    // Past capacity, so the ring has wrapped and the exported columns start mid-ring.
+    while (orderId < capacity * 2 + 123) {
+      const accountId = 1 + Math.floor(next() * 40);
+      const clientOrderId = `c${Math.floor(next() * 1e9).toString(36)}`;
+      if (table.get(accountId, clientOrderId) !== 0) continue;
+      orderId += 1;
+      seen.add(`${accountId}:${clientOrderId}`);
+      table.insert(accountId, clientOrderId, orderId);
+    }
+    const columns = table.exportColumns();
+    const restored = new ClientOrderIdTable(capacity);
+    restored.restoreColumns(columns);
+    expect(restored.rows()).toEqual(table.rows());
+    for (const [accountId, clientOrderId, id] of table.rows()) expect(restored.get(accountId, clientOrderId)).toBe(id);
+    expect(restored.get(1, 'never-inserted')).toBe(0);
+    // It goes on like the original: new pairs, evictions and lookups agree.
+    for (let extra = 0; extra < 3_000; extra += 1) {
+      const accountId = 1 + Math.floor(next() * 40);
+      const clientOrderId = `d${extra}`;
+      orderId += 1;
+      table.insert(accountId, clientOrderId, orderId);
+      restored.insert(accountId, clientOrderId, orderId);
+    }
+    expect(restored.rows()).toEqual(table.rows());
+    for (const [accountId, clientOrderId, id] of table.rows()) expect(restored.get(accountId, clientOrderId)).toBe(id);
+    // The same pair twice, far apart in the columns, is refused, naming the later order.
+    const twice = table.exportColumns();
+    const last = twice.accountIds.length - 1;
+    twice.accountIds[last] = twice.accountIds[0]!;
+    const firstLength = twice.lengths[0]!;
+    const lastStart = twice.bytes.length - twice.lengths[last]!;
+    const bytes = new Uint8Array(lastStart + firstLength);
+    bytes.set(twice.bytes.subarray(0, lastStart));
+    bytes.set(twice.bytes.subarray(0, firstLength), lastStart);
+    twice.lengths[last] = firstLength;
+    twice.bytes = bytes;
+    expect(() => new ClientOrderIdTable(capacity).restoreColumns(twice)).toThrow(new RegExp(`order ${twice.orderIds[last]} is there twice`));
+    // The same id on another account is not a duplicate.
+    twice.accountIds[last] = twice.accountIds[0]! + 1;
+    const other = new ClientOrderIdTable(capacity);
+    other.restoreColumns(twice);
+    expect(other.get(twice.accountIds[last]!, String.fromCharCode(...bytes.subarray(0, firstLength)))).toBe(twice.orderIds[last]);
+  });
+
+  it('refuses columns that do not describe clientOrderIds', () => {
+    const good = () => ({ accountIds: Uint32Array.of(1, 2), orderIds: Float64Array.of(1, 2), lengths: Uint8Array.of(1, 2), bytes: Uint8Array.of(97, 98, 99) });
+    const refused = (change: (columns: ReturnType<typeof good>) => void, message: RegExp): void => {
+      const columns = good();
+      change(columns);
+      expect(() => new ClientOrderIdTable(4).restoreColumns(columns)).toThrow(message);
+    };
+    new ClientOrderIdTable(4).restoreColumns(good());
+    refused((c) => (c.lengths[1] = 0), /of 0 bytes/);
+    refused((c) => (c.lengths[1] = 37), /of 37 bytes/);
+    refused((c) => (c.lengths[1] = 1), /more bytes than the lengths say/);
+    refused((c) => (c.lengths[1] = 3), /fewer bytes than the lengths say/);
+    refused((c) => (c.orderIds[1] = 0), /bad orderId 0/);
+    refused((c) => (c.orderIds[1] = 1.5), /bad orderId 1.5/);
+    refused((c) => (c.bytes[2] = 200), /order 2 holds byte 200/);
+    refused((c) => (c.bytes[0] = 0), /order 1 holds byte 0/);
+    refused((c) => (c.orderIds = Float64Array.of(1)), /different lengths/);
+    expect(() => new ClientOrderIdTable(1).restoreColumns(good())).toThrow(/2 entries, more than 1/);
+  });
+
   it('refuses a pair twice and ids that are not clientOrderIds', () => {
     const table = new ClientOrderIdTable(4);
     table.insert(1, 'a', 1);

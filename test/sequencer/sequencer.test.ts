@@ -554,8 +554,32 @@ describe('Sequencer: snapshots', () => {
     broken((s) => s.accounts.push({ ...s.accounts[0]! }));
     broken((s) => s.openOrders.push([s.nextSeq, 1]));
     broken((s) => s.openOrders.push([1, 99]));
+    broken((s) => s.openOrders.push([1, 0]));
+    broken((s) => s.clientOrderIds.push([0, 'x9', 3]));
     broken((s) => s.clientOrderIds.push([1, 'bad id', 3]));
     broken((s) => (s.nextSeq = 0));
+  });
+
+  it('refuses clientOrderId columns of unknown accounts or orders not yet sequenced', () => {
+    const live = newSequencer();
+    recordSession(live);
+    accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x1' }));
+    accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x2' }));
+    const state = live.exportState({ clientOrderIdColumns: true });
+    const columns = state.clientOrderIdColumns!;
+    const restored = Sequencer.fromState(marketSet, SMALL_LIMITS, { ...state, clientOrderIdColumns: { ...columns } });
+    expect(restored.exportState()).toEqual(live.exportState());
+    const broken = (change: (c: typeof columns) => void, message: RegExp): void => {
+      const copy = { accountIds: columns.accountIds.slice(), orderIds: columns.orderIds.slice(), lengths: columns.lengths.slice(), bytes: columns.bytes.slice() };
+      change(copy);
+      expect(() => Sequencer.fromState(marketSet, SMALL_LIMITS, { ...state, clientOrderIdColumns: copy })).toThrow(message);
+    };
+    // Account 1 is known (and remembered by the check) before a row names an unknown one.
+    broken((c) => (c.accountIds[1] = 99), /unknown account 99/);
+    broken((c) => (c.accountIds[1] = 1 + 4096), /unknown account 4097/);
+    broken((c) => (c.accountIds[1] = 0), /unknown account 0/);
+    broken((c) => (c.orderIds[1] = state.nextSeq), /out of range/);
+    broken((c) => (c.orderIds[0] = 0), /out of range/);
   });
 });
 
