@@ -38,6 +38,14 @@ ALLOWED['-'.charCodeAt(0)] = 1;
 const DISALLOWED = new Uint8Array(256).fill(1);
 for (let code = 0; code < 128; code += 1) DISALLOWED[code] = ALLOWED[code] === 1 ? 0 : 1;
 
+/** DISALLOWED for two bytes at once, indexed by their 16-bit little-endian value. */
+const DISALLOWED_PAIR = new Uint8Array(65536);
+for (let pair = 0; pair < 65536; pair += 1) DISALLOWED_PAIR[pair] = DISALLOWED[pair & 0xff]! | DISALLOWED[pair >>> 8]!;
+
+/** A slot holds the longest id in whole 32-bit words. */
+const SLOT_WORDS = CLIENT_ORDER_ID_BYTES_MAX / 4;
+assert(Number.isInteger(SLOT_WORDS), 'ClientOrderIdTable: a slot is a whole number of 32-bit words');
+
 /** The index marks an empty bucket with 0 and holds entry + 1 otherwise. */
 const EMPTY = 0;
 
@@ -54,8 +62,26 @@ function hashStart(accountId: number): number {
   return Math.imul(accountId ^ 0x9e3779b9, 0x85ebca6b) ^ 0x811c9dc5;
 }
 
-function hashStep(hash: number, code: number): number {
-  return Math.imul(hash ^ code, 0x01000193);
+/** One step per 4 characters: `word` holds them little-endian, the last word zero-padded. */
+function hashStep(hash: number, word: number): number {
+  return Math.imul(hash ^ word, 0x01000193);
+}
+
+/** The hash of a pair from the id's characters (lookups and inserts); restores hash the same words from bytes. */
+function hashOf(accountId: number, clientOrderId: string): number {
+  const length = clientOrderId.length;
+  let hash = hashStart(accountId);
+  let at = 0;
+  for (; at + 4 <= length; at += 4) {
+    const word = clientOrderId.charCodeAt(at) | (clientOrderId.charCodeAt(at + 1) << 8) | (clientOrderId.charCodeAt(at + 2) << 16) | (clientOrderId.charCodeAt(at + 3) << 24);
+    hash = hashStep(hash, word);
+  }
+  if (at < length) {
+    let word = 0;
+    for (let shift = 0; at < length; at += 1, shift += 8) word |= clientOrderId.charCodeAt(at) << shift;
+    hash = hashStep(hash, word);
+  }
+  return hashEnd(hash);
 }
 
 function hashEnd(hash: number): number {
@@ -172,9 +198,7 @@ export class ClientOrderIdTable {
   get(accountId: number, clientOrderId: string): number {
     const length = clientOrderId.length;
     if (length === 0 || length > CLIENT_ORDER_ID_BYTES_MAX) return 0;
-    let hash = hashStart(accountId);
-    for (let i = 0; i < length; i += 1) hash = hashStep(hash, clientOrderId.charCodeAt(i));
-    hash = hashEnd(hash);
+    const hash = hashOf(accountId, clientOrderId);
     const index = this.index;
     for (let bucket = hash & this.mask; ; bucket = (bucket + 1) & this.mask) {
       const slot = index[bucket]!;
@@ -192,14 +216,12 @@ export class ClientOrderIdTable {
     const length = clientOrderId.length;
     const entry = this.claimEntry(accountId, length, orderId);
     const base = entry * CLIENT_ORDER_ID_BYTES_MAX;
-    let hash = hashStart(accountId);
     for (let i = 0; i < length; i += 1) {
       const code = clientOrderId.charCodeAt(i);
       if (!(code < 128 && ALLOWED[code] === 1)) invariantBroken(`ClientOrderIdTable: "${clientOrderId}" is not a clientOrderId`);
       this.bytes[base + i] = code;
-      hash = hashStep(hash, code);
     }
-    if (!this.link(entry, hashEnd(hash))) invariantBroken(`ClientOrderIdTable: ${accountId}:${clientOrderId} is already present`);
+    if (!this.link(entry, hashOf(accountId, clientOrderId))) invariantBroken(`ClientOrderIdTable: ${accountId}:${clientOrderId} is already present`);
   }
 
   /** The entries oldest first, as [accountId, clientOrderId, orderId] (tests, plain exports). */
@@ -269,28 +291,38 @@ export class ClientOrderIdTable {
 
   /**
    * Copies entry e's id into its slot and hashes it, for entries [0, count), ids back to back in
-   * `source`; every byte is checked on the way, without a branch (one pass over 13 MB at a
-   * million ids), and a bad one is reported after the pass.
+   * `source`. Four bytes at a time, as 32-bit words (slots start at multiples of 4), each checked
+   * by a 16-bit table without a branch: one pass over 13 MB at a million ids, a bad byte reported
+   * after the pass.
    */
   private copyAndHash(count: number, source: Uint8Array, orderIds: Float64Array): void {
-    const own = this.bytes;
+    const ownWords = new Uint32Array(this.bytes.buffer, this.bytes.byteOffset, this.bytes.length / 4);
     const hashes = this.hashes;
     const lengths = this.lengths;
     const accountIds = this.accountIds;
     let at = 0;
     let disallowed = 0;
     for (let entry = 0; entry < count; entry += 1) {
-      const length = lengths[entry]!;
-      const base = entry * CLIENT_ORDER_ID_BYTES_MAX;
+      const end = at + lengths[entry]!;
+      let slotWord = entry * SLOT_WORDS;
       let hash = hashStart(accountIds[entry]!);
-      for (let i = 0; i < length; i += 1) {
-        const code = source[at + i]!;
-        disallowed |= DISALLOWED[code]!;
-        own[base + i] = code;
-        hash = hashStep(hash, code);
+      for (; at + 4 <= end; at += 4) {
+        const word = source[at]! | (source[at + 1]! << 8) | (source[at + 2]! << 16) | (source[at + 3]! << 24);
+        disallowed |= DISALLOWED_PAIR[word & 0xffff]! | DISALLOWED_PAIR[word >>> 16]!;
+        ownWords[slotWord] = word;
+        slotWord += 1;
+        hash = hashStep(hash, word);
+      }
+      if (at < end) {
+        let word = 0;
+        for (let shift = 0; at < end; at += 1, shift += 8) {
+          disallowed |= DISALLOWED[source[at]!]!;
+          word |= source[at]! << shift;
+        }
+        ownWords[slotWord] = word;
+        hash = hashStep(hash, word);
       }
       hashes[entry] = hashEnd(hash);
-      at += length;
     }
     if (disallowed !== 0) reportDisallowedByte(lengths.subarray(0, count), source, orderIds);
   }
