@@ -22,12 +22,17 @@ function check(condition: boolean, message: () => string): void {
 /** Throws InvariantViolation naming the first broken invariant. `supply` defaults to the ledger's. */
 export function checkCoreInvariants(core: ExchangeCore, supply?: readonly number[]): void {
   const { marketSet, engine, ledger, sequencer } = core;
-  const totals = new Array<number>(marketSet.assets.length).fill(0);
-  const locked = new Map<string, number>();
+  const assetCount = marketSet.assets.length;
+  // (account, asset) as one number, accountId × assetCount + assetId: exact (ids < 2^32) and no
+  // key string per balance and per order (a restore checks a million orders here).
+  const keyOf = (accountId: number, assetId: number): number => accountId * assetCount + assetId;
+  const nameOf = (key: number): string => `${Math.floor(key / assetCount)}:${key % assetCount}`;
+  const totals = new Array<number>(assetCount).fill(0);
+  const locked = new Map<number, number>();
   ledger.forEachBalance((accountId, assetId, available, lockedUnits) => {
     check(available >= 0 && lockedUnits >= 0, () => `negative balance for account ${accountId} asset ${assetId}`);
     totals[assetId] = (totals[assetId] ?? 0) + available + lockedUnits;
-    if (lockedUnits !== 0) locked.set(`${accountId}:${assetId}`, lockedUnits);
+    if (lockedUnits !== 0) locked.set(keyOf(accountId, assetId), lockedUnits);
     const spendable = sequencer.spendableUnits(accountId, assetId);
     check(spendable <= available, () => `spendable ${spendable} above available ${available} for ${accountId}/${assetId}`);
   });
@@ -35,7 +40,7 @@ export function checkCoreInvariants(core: ExchangeCore, supply?: readonly number
     const expected = supply?.[asset.id] ?? ledger.supplyOf(asset.id);
     check(totals[asset.id] === expected, () => `${asset.symbol}: Σ balances ${totals[asset.id]} != deposits − withdrawals ${expected}`);
   }
-  const reserved = new Map<string, number>();
+  const reserved = new Map<number, number>();
   let open = 0;
   for (const market of marketSet.markets) {
     for (const side of [Side.Buy, Side.Sell]) {
@@ -46,7 +51,7 @@ export function checkCoreInvariants(core: ExchangeCore, supply?: readonly number
           side === Side.Buy
             ? restingBuyReservation(market, order.priceTicks, order.remainingSteps)
             : order.remainingSteps * market.stepUnits;
-        const key = `${order.accountId}:${assetId}`;
+        const key = keyOf(order.accountId, assetId);
         reserved.set(key, (reserved.get(key) ?? 0) + units);
       });
     }
@@ -56,7 +61,7 @@ export function checkCoreInvariants(core: ExchangeCore, supply?: readonly number
   }
   check(locked.size === reserved.size, () => `${locked.size} locked balances but ${reserved.size} reserving accounts`);
   for (const [key, units] of reserved) {
-    check(locked.get(key) === units, () => `account:asset ${key} has ${locked.get(key) ?? 0} locked but its open orders reserve ${units}`);
+    check(locked.get(key) === units, () => `account:asset ${nameOf(key)} has ${locked.get(key) ?? 0} locked but its open orders reserve ${units}`);
   }
   check(engine.openOrderCount === open, () => `engine counts ${engine.openOrderCount} open orders but its books hold ${open}`);
   engine.checkInvariants();
