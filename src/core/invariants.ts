@@ -25,14 +25,12 @@ export function checkCoreInvariants(core: ExchangeCore, supply?: readonly number
   const assetCount = marketSet.assets.length;
   // (account, asset) as one number, accountId × assetCount + assetId: exact (ids < 2^32) and no
   // key string per balance and per order (a restore checks a million orders here).
-  const keyOf = (accountId: number, assetId: number): number => accountId * assetCount + assetId;
-  const nameOf = (key: number): string => `${Math.floor(key / assetCount)}:${key % assetCount}`;
   const totals = new Array<number>(assetCount).fill(0);
   const locked = new Map<number, number>();
   ledger.forEachBalance((accountId, assetId, available, lockedUnits) => {
     check(available >= 0 && lockedUnits >= 0, () => `negative balance for account ${accountId} asset ${assetId}`);
     totals[assetId] = (totals[assetId] ?? 0) + available + lockedUnits;
-    if (lockedUnits !== 0) locked.set(keyOf(accountId, assetId), lockedUnits);
+    if (lockedUnits !== 0) locked.set(accountId * assetCount + assetId, lockedUnits);
     const spendable = sequencer.spendableUnits(accountId, assetId);
     check(spendable <= available, () => `spendable ${spendable} above available ${available} for ${accountId}/${assetId}`);
   });
@@ -51,7 +49,7 @@ export function checkCoreInvariants(core: ExchangeCore, supply?: readonly number
           side === Side.Buy
             ? restingBuyReservation(market, order.priceTicks, order.remainingSteps)
             : order.remainingSteps * market.stepUnits;
-        const key = keyOf(order.accountId, assetId);
+        const key = order.accountId * assetCount + assetId;
         reserved.set(key, (reserved.get(key) ?? 0) + units);
       });
     }
@@ -61,7 +59,7 @@ export function checkCoreInvariants(core: ExchangeCore, supply?: readonly number
   }
   check(locked.size === reserved.size, () => `${locked.size} locked balances but ${reserved.size} reserving accounts`);
   for (const [key, units] of reserved) {
-    check(locked.get(key) === units, () => `account:asset ${nameOf(key)} has ${locked.get(key) ?? 0} locked but its open orders reserve ${units}`);
+    check(locked.get(key) === units, () => `account:asset ${Math.floor(key / assetCount)}:${key % assetCount} has ${locked.get(key) ?? 0} locked but its open orders reserve ${units}`);
   }
   check(engine.openOrderCount === open, () => `engine counts ${engine.openOrderCount} open orders but its books hold ${open}`);
   engine.checkInvariants();
