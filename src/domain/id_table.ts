@@ -24,9 +24,12 @@
  *   from 1 sit in 16 KB instead of on a thousand pages of a 32 MB table); a larger id is mixed
  *   (multiplicative hashing of both 32-bit halves), so no pattern of them piles up in one run.
  *
- * Ids are positive safe integers, so 0 can mark an empty bucket. A dense list of the occupied
- * buckets (swap-remove on delete) makes iteration O(size), not O(capacity); its order is not
- * meaningful: callers that export state sort what they collect.
+ * Ids are positive safe integers, so 0 can mark an empty bucket. Iteration order is not
+ * meaningful: callers that export state sort what they collect. By default a dense list of the
+ * occupied buckets (swap-remove on delete) makes iteration O(size), not O(capacity). Order tables
+ * are iterated only to export or check state (snapshots, start-up, tests), while their entries come
+ * and go with every order: there the list would cost a random write on each insert, delete and
+ * shift, so they iterate by scanning the buckets instead ('bucket-scan').
  */
 import { InvariantError, assert } from './assert.ts';
 
@@ -38,6 +41,9 @@ const TWO_POW_32 = 4294967296;
 
 /** How an IdTable picks an id's home bucket: see the module comment. */
 export type IdKeys = 'sequential' | 'scattered';
+
+/** How an IdTable is iterated: see the module comment. */
+export type IdIteration = 'dense-list' | 'bucket-scan';
 
 export class IdTable {
   readonly capacity: number;
@@ -52,6 +58,8 @@ export class IdTable {
    * another bucket, so that neither iteration nor the swap-remove of a delete has to probe.
    */
   private readonly bucketAt: Uint32Array;
+  /** False for 'bucket-scan': `bucketAt` is empty and never written. */
+  private readonly listed: boolean;
   private readonly mask: number;
   private readonly sequential: boolean;
   private count = 0;
@@ -61,6 +69,7 @@ export class IdTable {
     entriesMax: number,
     private readonly name = 'entries',
     idKeys: IdKeys = 'scattered',
+    iteration: IdIteration = 'dense-list',
   ) {
     assert(Number.isInteger(entriesMax) && entriesMax >= 1, 'IdTable: entriesMax must be a positive integer');
     let buckets = 2;
@@ -70,7 +79,8 @@ export class IdTable {
     const buffer = new ArrayBuffer(buckets * 16);
     this.keys = new Float64Array(buffer);
     this.words = new Uint32Array(buffer);
-    this.bucketAt = new Uint32Array(entriesMax);
+    this.listed = iteration === 'dense-list';
+    this.bucketAt = new Uint32Array(this.listed ? entriesMax : 0);
     this.mask = buckets - 1;
     this.sequential = idKeys === 'sequential';
   }
@@ -144,7 +154,7 @@ export class IdTable {
         keys[bucket * 2] = carriedId;
         words[bucket * 4 + 2] = carriedValue;
         words[bucket * 4 + 3] = carriedPlace;
-        bucketAt[carriedPlace] = bucket;
+        if (this.listed) bucketAt[carriedPlace] = bucket;
         carriedId = key;
         carriedValue = keyValue;
         carriedPlace = keyPlace;
@@ -157,7 +167,7 @@ export class IdTable {
     keys[bucket * 2] = carriedId;
     words[bucket * 4 + 2] = carriedValue;
     words[bucket * 4 + 3] = carriedPlace;
-    bucketAt[carriedPlace] = bucket;
+    if (this.listed) bucketAt[carriedPlace] = bucket;
     this.count += 1;
   }
 
@@ -193,7 +203,7 @@ export class IdTable {
     const bucketAt = this.bucketAt;
     const place = words[bucket * 4 + 3]!;
     const last = this.count - 1;
-    if (place !== last) {
+    if (this.listed && place !== last) {
       const lastBucket = bucketAt[last]!;
       bucketAt[place] = lastBucket;
       words[lastBucket * 4 + 3] = place;
@@ -209,7 +219,7 @@ export class IdTable {
       keys[hole * 2] = key;
       words[hole * 4 + 2] = words[next * 4 + 2]!;
       words[hole * 4 + 3] = movedPlace;
-      bucketAt[movedPlace] = hole;
+      if (this.listed) bucketAt[movedPlace] = hole;
       hole = next;
       next = (next + 1) & mask;
     }
@@ -219,11 +229,20 @@ export class IdTable {
     this.count -= 1;
   }
 
-  /** Visits every (id, value) present, in no meaningful order; O(size). Do not change the table meanwhile. */
+  /** Visits every (id, value) present, in no meaningful order; O(size) with a dense list, O(capacity) by bucket scan. Do not change the table meanwhile. */
   forEach(fn: (id: number, value: number) => void): void {
+    const keys = this.keys;
+    const words = this.words;
+    if (!this.listed) {
+      for (let bucket = 0; bucket <= this.mask; bucket += 1) {
+        const key = keys[bucket * 2]!;
+        if (key !== EMPTY) fn(key, words[bucket * 4 + 2]!);
+      }
+      return;
+    }
     for (let place = 0; place < this.count; place += 1) {
       const bucket = this.bucketAt[place]!;
-      fn(this.keys[bucket * 2]!, this.words[bucket * 4 + 2]!);
+      fn(keys[bucket * 2]!, words[bucket * 4 + 2]!);
     }
   }
 

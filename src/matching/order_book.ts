@@ -44,7 +44,7 @@ export class OrderBooks {
     assert(Number.isInteger(marketCount) && marketCount >= 1, 'OrderBooks: at least one market');
     this.marketCount = marketCount;
     this.pool = new OrderPool(ordersOpenMax);
-    this.index = new IdTable(ordersOpenMax, 'ordersOpenMax', 'sequential');
+    this.index = new IdTable(ordersOpenMax, 'ordersOpenMax', 'sequential', 'bucket-scan');
     this.nodes = new PriceTreeNodes(ordersOpenMax);
     const trees: PriceTree[] = [];
     for (let book = 0; book < marketCount * 2; book += 1) trees.push(new PriceTree(this.nodes));

@@ -114,7 +114,7 @@ export class Ledger implements MatchSink {
     this.orderU32 = new Uint32Array(orderTable);
     this.freeSlots = new Uint32Array(ordersMax);
     this.accountIndexById = new IdTable(limits.accountsMax, 'accountsMax');
-    this.slotByOrderId = new IdTable(ordersMax, 'ordersOpenMax', 'sequential');
+    this.slotByOrderId = new IdTable(ordersMax, 'ordersOpenMax', 'sequential', 'bucket-scan');
   }
 
   get lastSeq(): number {

@@ -52,11 +52,11 @@ describe('IdTable', () => {
     expect(() => index.insert(3, 2)).toThrow(/ordersOpenMax/);
   });
 
-  for (const idKeys of ['scattered', 'sequential'] as const) {
-    it(`agrees with a Map over a seeded random flow (${idKeys} keys: dense probe runs, Robin Hood inserts, backward-shift deletes)`, () => {
+  for (const [idKeys, iteration] of [['scattered', 'dense-list'], ['sequential', 'dense-list'], ['sequential', 'bucket-scan']] as const) {
+    it(`agrees with a Map over a seeded random flow (${idKeys} keys, ${iteration}: dense probe runs, Robin Hood inserts, backward-shift deletes)`, () => {
       const prng = new Prng(42);
       const capacity = 512;
-      const index = new IdTable(capacity, 'things', idKeys);
+      const index = new IdTable(capacity, 'things', idKeys, iteration);
       const model = new Map<number, number>();
       let nextId = 1;
       for (let step = 0; step < 50_000; step += 1) {
