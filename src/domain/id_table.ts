@@ -104,6 +104,8 @@ export class IdTable {
    * later (`valueAt`, `removeAt`) with one probe instead of two. Valid until the table next changes.
    */
   find(id: number): number {
+    // 0 marks an empty bucket, so it would "match" one: no id that cannot be inserted is ever found.
+    if (!(id > 0)) return -1;
     const keys = this.keys;
     const mask = this.mask;
     let bucket = this.homeOf(id);

@@ -39,6 +39,14 @@ describe('IdTable', () => {
     expect(() => table.insert(1, 2 ** 32)).toThrow(/\[0, 2\^32\)/);
     expect(() => table.insert(1, 0.5)).toThrow(/\[0, 2\^32\)/);
     expect(table.size).toBe(0);
+    // 0 marks an empty bucket: it must never be found, nor anything that is not a positive id.
+    table.insert(1, 5);
+    for (const id of [0, -1, -0, NaN]) {
+      expect(table.has(id)).toBe(false);
+      expect(table.get(id)).toBe(NIL);
+      expect(table.delete(id)).toBe(false);
+    }
+    table.delete(1);
     table.insert(2 ** 53 - 1, 2 ** 32 - 1);
     expect(table.get(2 ** 53 - 1)).toBe(2 ** 32 - 1);
     table.delete(2 ** 53 - 1);

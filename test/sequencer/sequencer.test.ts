@@ -77,6 +77,16 @@ describe('Sequencer: seq and timestamps', () => {
     expect(sequencer.nextSeq).toBe(6);
   });
 
+  it('knows no account 0 (the empty marker of its tables), even after account 1 exists', () => {
+    const sequencer = newSequencer();
+    accept(sequencer, deposit(1, USDT, 100));
+    sequencer.credit(1, USDT, 100);
+    expect(sequencer.submit(withdraw(0, USDT, 10), 1_000)).toBe(RejectCode.AccountNotFound);
+    expect(sequencer.submit(limit(0, ETH_USDT, Side.Buy, 1, 1), 1_000)).toBe(RejectCode.AccountNotFound);
+    expect(sequencer.hasAccount(0)).toBe(false);
+    expect(sequencer.spendableUnits(1, USDT)).toBe(100);
+  });
+
   it('starts at the nextSeq it is given', () => {
     const sequencer = new Sequencer(marketSet, SMALL_LIMITS, 42);
     expect(accept(sequencer, deposit(1, USDT, 1))).toBe(42);
