@@ -474,7 +474,7 @@ export class ReadModels implements ExecutionSink {
   readonly fundingResultsMax: number;
 
   private readonly columns = new OrderColumns();
-  private slotByOrderId = new IdTable(ORDER_SLOTS_INITIAL, 'read model orders');
+  private slotByOrderId = new IdTable(ORDER_SLOTS_INITIAL, 'read model orders', 'sequential');
   private readonly fills: FillRing;
   private readonly accounts: AccountColumns;
   private readonly assetCount: number;
@@ -868,7 +868,7 @@ export class ReadModels implements ExecutionSink {
   /** Back to empty, as constructed: recovery giving up on a snapshot it had started to restore. */
   reset(): void {
     this.columns.clear();
-    this.slotByOrderId = new IdTable(this.columns.capacity, 'read model orders');
+    this.slotByOrderId = new IdTable(this.columns.capacity, 'read model orders', 'sequential');
     this.orderIdByClientOrderId.clear();
     this.accounts.reset();
     this.fundingResults.clear();
@@ -1052,7 +1052,7 @@ export class ReadModels implements ExecutionSink {
 
   /** The columns doubled: a table as large, rebuilt from the slots in use. */
   private growIndex(): void {
-    const grown = new IdTable(this.columns.capacity, 'read model orders');
+    const grown = new IdTable(this.columns.capacity, 'read model orders', 'sequential');
     this.slotByOrderId.forEach((orderId, slot) => grown.insert(orderId, slot));
     this.slotByOrderId = grown;
   }

@@ -94,7 +94,7 @@ export class Sequencer {
     this.accountIds = new Uint32Array(limits.accountsMax);
     this.spendable = new Float64Array(limits.accountsMax * this.assetCount);
     this.accountIndexById = new IdTable(limits.accountsMax, 'accountsMax');
-    this.openOrders = new IdTable(limits.ordersOpenMax, 'ordersOpenMax', 'sequential');
+    this.openOrders = new IdTable(limits.ordersOpenMax, 'ordersOpenMax', 'sequential', 'bucket-scan');
     this.clientOrderIds = new ClientOrderIdTable(limits.clientOrderIdsMax);
   }
 
