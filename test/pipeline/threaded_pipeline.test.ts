@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FlowGenerator } from '../../bench/flows.ts';
 import { CommandType, OrderType, Side, TimeInForce, copyCommand, createCommand } from '../../src/domain/commands.ts';
@@ -8,6 +10,12 @@ import type { SubmitCallback, SubmitResult } from '../../src/pipeline/pipeline_h
 import { RejectCode } from '../../src/domain/reject_codes.ts';
 import type { ThreadedPipeline } from '../../src/pipeline/threaded_pipeline.ts';
 import { createPipeline, removeDir, replayDigest, tempDataDir } from '../support/pipeline_harness.ts';
+import { segmentFileName, walDirectory } from '../../src/wal/segment_file.ts';
+
+/** This process's OS threads (Linux). */
+function threadCount(): number {
+  return readdirSync('/proc/self/task').length;
+}
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -103,6 +111,22 @@ describe('threaded pipeline', () => {
     expect(counts.accepted).toBeGreaterThan(1_000);
     const { durableSeq: _durable, ...summary } = await pipeline.stop();
     expect(summary).toEqual(replayDigest(dataDir));
+  });
+
+  it('refuses to start on a corrupt WAL and leaves no thread behind', async () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    mkdirSync(walDirectory(dataDir), { recursive: true });
+    writeFileSync(path.join(walDirectory(dataDir), segmentFileName(1)), Buffer.alloc(4096, 0x5a));
+    const linux = existsSync('/proc/self/task');
+    const threadsBefore = linux ? threadCount() : 0;
+    const { pipeline } = createPipeline({ dataDir });
+    await expect(pipeline.start()).rejects.toThrow(/magic|corrupt|segment/i);
+    if (linux) {
+      // Any worker thread it started must be gone (terminated threads leave within moments).
+      for (let waited = 0; waited < 5_000 && threadCount() > threadsBefore; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(threadCount()).toBeLessThanOrEqual(threadsBefore);
+    }
   });
 
   it('restarts from its own WAL with the same state, and keeps sequencing after it', async () => {
