@@ -7,11 +7,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { OPTION_ENV } from '../src/cli/config.ts';
 
 /** The repository root: the nearest directory above this module with a package.json (also from a compiled copy). */
 export const REPO_ROOT = findRepoRoot(path.dirname(fileURLToPath(import.meta.url)));
@@ -231,4 +233,56 @@ function cleanUp(): void {
 
 export function sleep(milliseconds: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
+}
+
+/** A free TCP port on 127.0.0.1 (asked of the OS, then released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** The last `lines` lines of a log file ('(no log)' when there is none). */
+export function tail(file: string, lines: number): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** CPU ticks (user + system, all threads) of a live process, from /proc/<pid>/stat. */
+export function processCpuSeconds(pid: number): number {
+  return cpuSecondsOf(`/proc/${pid}/stat`);
+}
+
+export function cpuSecondsOf(statFile: string): number {
+  try {
+    const stat = fs.readFileSync(statFile, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 3, utime field 14, stime field 15 (1-based in proc(5)).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * The environment of a real server started by a benchmark: every server option at its default (none
+ * of this process's configuration leaks in), listening on 127.0.0.1:`port`, its data in `dataDir`.
+ */
+export function serverEnv(port: number, dataDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.values(OPTION_ENV)) delete env[name];
+  delete env['ADMIN_TOKEN'];
+  delete env['NODE_OPTIONS'];
+  env['HOST'] = '127.0.0.1';
+  env['PORT'] = String(port);
+  env['DATA_DIR'] = dataDir;
+  return env;
 }

@@ -37,25 +37,28 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { OPTION_ENV } from '../src/cli/config.ts';
 import { STALL_MS_BOUNDS } from '../src/gateway/runtime_metrics.ts';
 import {
   REPO_ROOT,
   benchModuleArgs,
   benchTempDir,
+  cpuSecondsOf,
   formatInteger,
+  freePort,
   ownChild,
+  processCpuSeconds,
   processPeakRssMb,
   progress,
   removeDir,
+  serverEnv,
   sleep,
   stopChild,
   summarizeLatencies,
+  tail,
 } from './bench_support.ts';
 import { mulberry32 } from './flows.ts';
 
@@ -271,16 +274,9 @@ function reportTarget(result: HttpRunResult, kind: 'server' | 'noop'): void {
 }
 
 function startChild(kind: 'server' | 'noop', dir: string, port: number, logFile: string, serverNodeArgs: string[] | undefined): ChildProcess {
-  // Every server option at its default: none of this process's configuration leaks in.
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.values(OPTION_ENV)) delete env[name];
-  delete env['ADMIN_TOKEN'];
-  delete env['NODE_OPTIONS'];
-  env['HOST'] = '127.0.0.1';
-  env['PORT'] = String(port);
   const dataDir = path.join(dir, 'data');
   fs.mkdirSync(dataDir);
-  env['DATA_DIR'] = dataDir;
+  const env = serverEnv(port, dataDir);
   const log = fs.openSync(logFile, 'a');
   const args =
     kind === 'server'
@@ -376,26 +372,12 @@ class OrderBodies {
   }
 }
 
-/** CPU ticks (user + system, all threads) of a live process, from /proc/<pid>/stat. */
-function processCpuSeconds(pid: number): number {
-  return cpuSecondsOf(`/proc/${pid}/stat`);
-}
 
 /** CPU of a process's main thread alone (its thread id is the process id): the event loop's time. */
 function mainThreadCpuSeconds(pid: number): number {
   return cpuSecondsOf(`/proc/${pid}/task/${pid}/stat`);
 }
 
-function cpuSecondsOf(statFile: string): number {
-  try {
-    const stat = fs.readFileSync(statFile, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the command name: state is field 3, utime field 14, stime field 15 (1-based in proc(5)).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
 
 /** One measured (or warm-up) window of load on one target. */
 interface LoadWindow {
@@ -592,24 +574,7 @@ function metricsDelta(before: Map<string, number>, after: Map<string, number>): 
   };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
-function tail(file: string, lines: number): string {
-  try {
-    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const quick = process.argv.includes('--quick');

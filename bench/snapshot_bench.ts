@@ -21,14 +21,19 @@
  *    Every restart from a snapshot must give the same digest: the full replay's (quick run), or,
  *    in the full run, each other's (snapshots of different ages, each checked on load).
  *
+ * 5. The real server (`npm start`'s command) started on the same log from the default policy's
+ *    worst-case snapshot, timed from the spawn until /health answers 200.
+ *
  * Figures: log size, snapshot size and the time to write one (encode, verify, fsync), restart per
- * N (snapshot load + tail), restart by full replay. The log is in the page cache: this is the CPU
- * side of recovery, as on a restart right after a crash. In-process: a real start adds the spawn
- * of the worker threads. Each restart reports wall time and CPU time (user + system, all threads of
- * this process): on a shared machine the CPU time is the steadier figure.
+ * N (snapshot load + tail), restart by full replay, the real server's start. The log is in the
+ * page cache: this is the CPU side of recovery, as on a restart right after a crash. Steps 3 and 4
+ * run in this process; step 5 adds what a real start adds (process start, worker threads, the
+ * listener). Each restart reports wall time and CPU time (user + system, all threads of the
+ * process): on a shared machine the CPU time is the steadier figure.
  *
  * Run alone: node --import tsx --expose-gc bench/snapshot_bench.ts [--quick]
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +56,22 @@ import type { TakenSnapshot } from '../src/snapshot/snapshot_taker.ts';
 import { recoverWal } from '../src/wal/recovery.ts';
 import { walConfig } from '../src/wal/wal_config.ts';
 import { WalWriter } from '../src/wal/wal_writer.ts';
-import { benchTempDir, collectGarbage, formatInteger, megabytes, progress, removeDir } from './bench_support.ts';
+import {
+  REPO_ROOT,
+  benchTempDir,
+  collectGarbage,
+  formatInteger,
+  freePort,
+  megabytes,
+  ownChild,
+  processCpuSeconds,
+  progress,
+  removeDir,
+  serverEnv,
+  sleep,
+  stopChild,
+  tail,
+} from './bench_support.ts';
 import type { FlowOptions } from './flows.ts';
 import { FlowGenerator, MIXED_FLOW } from './flows.ts';
 
@@ -92,6 +112,9 @@ export interface SnapshotBenchResult {
   otherReaderThread: boolean;
   /** Restart right before the next snapshot was due, for each interval N (the worst case of N). */
   restarts: RestartFigures[];
+  /** The real server started on the log from that same snapshot: spawn until /health is 200 (see timedServerStart). */
+  serverStartMs: number;
+  serverStartCpuMs: number;
   /**
    * Restart by replaying the whole log of `records`. Measured when `fullReplayMeasuredRecords`
    * equals `records`; otherwise (the full run) extrapolated linearly from the replay of the first
@@ -151,6 +174,7 @@ export function writeFlowLog(dataDir: string, options: FlowLogOptions): { lastSe
 const READ_MODELS: ReadModelsOptions = {};
 /** The full run measures full replay on a prefix of the log and extrapolates (10M would take minutes). */
 const FULL_REPLAY_MEASURED_RECORDS = 1_000_000;
+const SERVER_START_TIMEOUT_MS = 120_000;
 
 export async function benchSnapshot(options: { quick: boolean }): Promise<SnapshotBenchResult> {
   const records = options.quick ? 1_000_000 : 10_000_000;
@@ -212,6 +236,12 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
     // ages, each checked against its own digest while loading, must agree with each other.
     const reference = extrapolated ? digests[0]! : full.digest;
     for (const digest of digests) if (digest !== reference) throw new Error(`snapshot bench: digests differ (${digest} vs ${reference})`);
+    collectGarbage();
+    const server = await timedServerStart(dir, records - everyRecords);
+    progress(
+      `snapshot: the real server (npm start) on the same log, newest snapshot ${formatInteger(everyRecords)} records before its end: ` +
+        `/health 200 after ${server.ms.toFixed(0)} ms (process cpu ${server.cpuMs.toFixed(0)} ms, all threads)`,
+    );
     return {
       records,
       walMb: megabytes(walBytes),
@@ -226,6 +256,8 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
       restartOtherReaderCpuMs: other.cpuMs,
       otherReaderThread: other.walReadThread,
       restarts,
+      serverStartMs: server.ms,
+      serverStartCpuMs: server.cpuMs,
       fullReplayMs,
       fullReplayExtrapolated: extrapolated,
       fullReplayMeasuredRecords: full.tail,
@@ -280,15 +312,62 @@ function phasesText(phases: LoadPhases | null): string {
 
 /** Runs `fn` with the snapshots after `seq` moved aside (a restart as if they had not been written yet). */
 function withNewerSnapshotsAside<T>(dir: string, seq: number, fn: () => T): T {
+  const restore = setNewerSnapshotsAside(dir, seq);
+  try {
+    return fn();
+  } finally {
+    restore();
+  }
+}
+
+/** Moves the snapshots newer than `seq` aside; returns what puts them back. */
+function setNewerSnapshotsAside(dir: string, seq: number): () => void {
   const snapshots = snapshotDirectory(dir);
   const aside = path.join(dir, 'snapshots-aside');
   fs.mkdirSync(aside, { recursive: true });
   const moved = fs.readdirSync(snapshots).filter((name) => (parseSnapshotFileName(name) ?? 0) > seq);
   for (const name of moved) fs.renameSync(path.join(snapshots, name), path.join(aside, name));
-  try {
-    return fn();
-  } finally {
+  return () => {
     for (const name of moved) fs.renameSync(path.join(aside, name), path.join(snapshots, name));
+  };
+}
+
+/**
+ * The real server (`npm start`'s command) started on the log, from the same worst-case snapshot,
+ * timed from the spawn until /health answers 200: what an operator waits for after a crash. On top
+ * of recovery it counts the process start (node, tsx compiling the sources), the stage workers'
+ * start (each rebuilds its part of the state from the recovered one) and the HTTP listener.
+ * Run last: the server's own snapshot worker may write a snapshot into the directory.
+ */
+async function timedServerStart(dir: string, snapshotSeq: number): Promise<{ ms: number; cpuMs: number }> {
+  const restore = setNewerSnapshotsAside(dir, snapshotSeq);
+  const port = await freePort();
+  const logFile = path.join(dir, 'server-start.log');
+  const log = fs.openSync(logFile, 'a');
+  const started = performance.now();
+  const child = ownChild(
+    spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/server.ts')], { cwd: REPO_ROOT, env: serverEnv(port, dir), stdio: ['ignore', log, log] }),
+  );
+  fs.closeSync(log);
+  try {
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`snapshot bench: the server exited before it was healthy:\n${tail(logFile, 20)}`);
+      if (performance.now() - started > SERVER_START_TIMEOUT_MS) throw new Error(`snapshot bench: the server was not healthy within ${SERVER_START_TIMEOUT_MS} ms`);
+      const healthy = await fetch(`http://127.0.0.1:${port}/health`).then(
+        async (response) => {
+          await response.arrayBuffer();
+          return response.status === 200;
+        },
+        () => false,
+      );
+      if (healthy) break;
+      await sleep(20);
+    }
+    return { ms: performance.now() - started, cpuMs: processCpuSeconds(child.pid!) * 1000 };
+  } finally {
+    const code = await stopChild(child);
+    restore();
+    if (code !== 0) progress(`snapshot: the started server exited with code ${code}:\n${tail(logFile, 20)}`);
   }
 }
 
