@@ -622,7 +622,8 @@ function readModelsOptionsOf(readModels: ReadModels): ReadModelsOptions {
 function spawnStageWorker(workerData: StageWorkerData): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./stage_worker.js', import.meta.url), { workerData });
-  return new Worker(new URL('./ts_worker_bootstrap.mjs', import.meta.url), {
+  // From sources: bundled once by esbuild rather than compiled module by module by tsx in each thread.
+  return new Worker(new URL('./ts_worker_bundle.mjs', import.meta.url), {
     argv: [new URL('./stage_worker.ts', import.meta.url).href],
     workerData,
   });
