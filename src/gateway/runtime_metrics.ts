@@ -11,39 +11,17 @@
  * a few callbacks per second; the timer is unref'd and never keeps the process alive.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks';
-import type { PipelineCounters } from '../pipeline/pipeline_handle.ts';
+import { BucketHistogram } from '../pipeline/latency_histogram.ts';
 
 /** Upper bounds of the buckets, in milliseconds. */
 export const STALL_MS_BOUNDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
 /** How often the event loop is asked to run the probe timer. */
 export const EVENT_LOOP_PROBE_INTERVAL_MS = 10;
 
-type Histogram = PipelineCounters['fsyncLatencyMs'];
-
-class StallHistogram {
-  private readonly counts = new Float64Array(STALL_MS_BOUNDS.length + 1);
-  private sum = 0;
-  private count = 0;
-  max = 0;
-
-  record(milliseconds: number): void {
-    let bucket = 0;
-    while (bucket < STALL_MS_BOUNDS.length && milliseconds > STALL_MS_BOUNDS[bucket]!) bucket += 1;
-    this.counts[bucket]! += 1;
-    this.sum += milliseconds;
-    this.count += 1;
-    if (milliseconds > this.max) this.max = milliseconds;
-  }
-
-  snapshot(): Histogram {
-    return { bounds: STALL_MS_BOUNDS, counts: Array.from(this.counts), sum: this.sum, count: this.count };
-  }
-}
-
 export class RuntimeMetrics {
   /** How much later than due the probe timer ran, per run (0 when on time). */
-  readonly eventLoopDelayMs = new StallHistogram();
-  readonly gcPauseMs = new StallHistogram();
+  readonly eventLoopDelayMs = new BucketHistogram(STALL_MS_BOUNDS);
+  readonly gcPauseMs = new BucketHistogram(STALL_MS_BOUNDS);
   private timer: NodeJS.Timeout | undefined;
   private observer: PerformanceObserver | undefined;
   private dueAt = 0;
