@@ -272,6 +272,9 @@ export function cpuSecondsOf(statFile: string): number {
   }
 }
 
+/** Node arguments of the real server: `npm start`'s command (src/boot/start.mjs). */
+export const SERVER_NODE_ARGS: readonly string[] = [path.join(REPO_ROOT, 'src/boot/start.mjs')];
+
 /**
  * The environment of a real server started by a benchmark: every server option at its default (none
  * of this process's configuration leaks in), listening on 127.0.0.1:`port`, its data in `dataDir`.

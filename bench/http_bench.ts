@@ -2,7 +2,7 @@
  * HTTP benchmark: the real server against a no-op Fastify route with the same schema, in the same
  * run, with the same load generator (autocannon, in-process), the same connections and duration.
  *
- * - The real server is `node --import tsx src/cli/server.ts` as a child process: PORT and
+ * - The real server is `npm start`'s command (`node src/boot/start.mjs`) as a child process: PORT and
  *   DATA_DIR (a temp dir on the repository's disk, not tmpfs) set, every other option at its
  *   default (fsync on), none inherited from this process's environment.
  * - The ceiling is bench/noop_server.ts: POST /orders with the gateway's route schema
@@ -54,6 +54,7 @@ import {
   processPeakRssMb,
   progress,
   removeDir,
+  SERVER_NODE_ARGS,
   serverEnv,
   sleep,
   stopChild,
@@ -156,7 +157,7 @@ export interface HttpBenchResult {
 
 export interface HttpBenchOptions {
   quick: boolean;
-  /** Node arguments that start the real server (default: --import tsx src/cli/server.ts). */
+  /** Node arguments that start the real server (default: npm start's, SERVER_NODE_ARGS). */
   serverNodeArgs?: string[];
 }
 
@@ -280,7 +281,7 @@ function startChild(kind: 'server' | 'noop', dir: string, port: number, logFile:
   const log = fs.openSync(logFile, 'a');
   const args =
     kind === 'server'
-      ? (serverNodeArgs ?? ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/server.ts')])
+      ? (serverNodeArgs ?? [...SERVER_NODE_ARGS])
       : benchModuleArgs('noop_server');
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['pipe', log, log] });
   fs.closeSync(log);

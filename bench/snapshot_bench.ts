@@ -67,6 +67,7 @@ import {
   processCpuSeconds,
   progress,
   removeDir,
+  SERVER_NODE_ARGS,
   serverEnv,
   sleep,
   stopChild,
@@ -346,7 +347,7 @@ async function timedServerStart(dir: string, snapshotSeq: number): Promise<{ ms:
   const log = fs.openSync(logFile, 'a');
   const started = performance.now();
   const child = ownChild(
-    spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'src/cli/server.ts')], { cwd: REPO_ROOT, env: serverEnv(port, dir), stdio: ['ignore', log, log] }),
+    spawn(process.execPath, [...SERVER_NODE_ARGS], { cwd: REPO_ROOT, env: serverEnv(port, dir), stdio: ['ignore', log, log] }),
   );
   fs.closeSync(log);
   try {

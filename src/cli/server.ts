@@ -33,7 +33,7 @@ async function main(): Promise<void> {
     },
   });
   log.info(
-    { threads: config.threads.map((stages) => stages.join('+')), fsync: config.wal.durability },
+    { threads: config.threads.map((stages) => stages.join('+')), fsync: config.wal.durability, startupMs: server.startupMs },
     `listening on ${server.url} with data in ${config.dataDir}`,
   );
   let stopping = false;

@@ -27,6 +27,12 @@ export interface RunningServer {
   readonly pipeline: ThreadedPipeline;
   readonly readModels: ReadModels;
   readonly recovery: RecoveryReport;
+  /**
+   * Where the start's time went, in ms from the process's start: `boot` until recovery began
+   * (node, modules, the gateway's routes), then `recovery`, `workers` and `listen`; `total` until
+   * the socket listened.
+   */
+  readonly startupMs: { boot: number; recovery: number; workers: number; listen: number; total: number };
   /** The port actually bound (the configured one, or the one the system chose for port 0). */
   readonly port: number;
   /** `http://host:port`, ready for a client. */
@@ -70,8 +76,27 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     limits: { bookDepthMax: config.bookDepthMax },
     ...(config.adminToken === undefined ? {} : { adminToken: config.adminToken }),
   });
-  const recovery = await pipeline.start();
+  const recoveryStartedAt = performance.now();
+  // Recovery runs at once (synchronously); while the stage workers then boot on the other core,
+  // the gateway compiles its routes and serializers (app.ready), which listen would do after.
+  const starting = pipeline.start();
+  const ready = app.ready().then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  let recovery: RecoveryReport;
+  try {
+    recovery = await starting;
+  } finally {
+    await ready;
+  }
+  const notReady = await ready;
+  if (notReady !== undefined) {
+    await pipeline.stop().catch(() => undefined);
+    throw notReady;
+  }
   log.info({ ...recovery }, 'recovery complete');
+  const listenStartedAt = performance.now();
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
@@ -80,6 +105,15 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     throw error;
   }
   const port = (app.server.address() as AddressInfo).port;
+  const now = performance.now();
+  // Where a start's time went, from the process's start (performance.now() counts from it).
+  const startupMs = {
+    boot: Math.round(recoveryStartedAt),
+    recovery: Math.round(recovery.elapsedMs),
+    workers: Math.round(recovery.workersMs),
+    listen: Math.round(now - listenStartedAt),
+    total: Math.round(now),
+  };
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   let stopping: Promise<StopReport> | undefined;
   const stop = (beforeHttpClose?: () => Promise<void>): Promise<StopReport> => {
@@ -92,5 +126,5 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
     })();
     return stopping;
   };
-  return { config, app, pipeline, readModels, recovery, port, url, stop };
+  return { config, app, pipeline, readModels, recovery, startupMs, port, url, stop };
 }

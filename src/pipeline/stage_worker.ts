@@ -33,7 +33,8 @@ export interface StageWorkerData {
   wiring: WiringBuffers;
   marketSet: MarketSet;
   limits: CoreLimits;
-  state: CoreState;
+  /** The recovered state of this thread's stages only (each part is cloned into the thread). */
+  state: Partial<Pick<CoreState, 'sequencer' | 'engine' | 'ledger'>>;
   wal: { config: WalConfig; position: WalPosition; policy: WalStagePolicy };
   /** Staging for one command's messages on the matching → settlement → gateway path. */
   stagingSlots: number;
@@ -53,6 +54,11 @@ function osThreadId(): number {
   }
 }
 
+function stateOf<T>(part: T | undefined, stage: string): T {
+  if (part === undefined) throw new Error(`stage worker: no recovered state for the ${stage} stage`);
+  return part;
+}
+
 const data = workerData as StageWorkerData;
 const wiring = new ThreadWiring(data.wiring, data.threadIndex);
 const counters = new SharedCounters(data.wiring.counters);
@@ -64,7 +70,7 @@ let writer: WalWriter | undefined;
 
 for (const name of names) {
   if (name === 'sequencer') {
-    const sequencer = Sequencer.fromState(data.marketSet, data.limits, data.state.sequencer);
+    const sequencer = Sequencer.fromState(data.marketSet, data.limits, stateOf(data.state.sequencer, name));
     const links = {
       commands: wiring.inbox('GS'),
       credits: wiring.inbox('TS'),
@@ -79,12 +85,12 @@ for (const name of names) {
     stages.push(new WalStage(writer, { sequenced: wiring.inbox('SW'), durable: wiring.outbox('WM', 1) }, data.wal.policy, counters));
   } else if (name === 'matching') {
     const events = wiring.outbox('MT', data.stagingSlots);
-    engine = engineFromState(data.marketSet, data.limits, new RingMatchSink(events), data.state.engine);
+    engine = engineFromState(data.marketSet, data.limits, new RingMatchSink(events), stateOf(data.state.engine, name));
     stages.push(new MatchingStage(engine, { durable: wiring.inbox('WM'), events }));
   } else {
     const reports = wiring.outbox('TG', 64);
     const credits = wiring.outbox('TS', 64);
-    ledger = Ledger.fromState(data.marketSet, data.limits, new RingLedgerSink(reports, credits), data.state.ledger);
+    ledger = Ledger.fromState(data.marketSet, data.limits, new RingLedgerSink(reports, credits), stateOf(data.state.ledger, name));
     stages.push(new SettlementStage(ledger, { events: wiring.inbox('MT'), reports, credits }));
   }
 }

@@ -62,8 +62,9 @@ import type { PipelineCounters, PipelineHandle, PipelinePhase, SubmitCallback, S
 import { RING_NAMES, ThreadWiring, createWiring } from './ring_wiring.ts';
 import { SharedCounters } from './shared_counters.ts';
 import type { StageWorkerData, StageWorkerReport } from './stage_worker.ts';
-import type { ThreadLayout } from './thread_layout.ts';
+import type { StageName, ThreadLayout } from './thread_layout.ts';
 import { LatencyHistogram } from './latency_histogram.ts';
+import { sourceBundleUrl } from '../boot/source_bundle.mjs';
 
 export interface PipelineOptions {
   marketSet: MarketSet;
@@ -101,7 +102,10 @@ export interface RecoveryReport {
   segments: number;
   tornTail: WalRecovery['tornTail'];
   repair: WalRecovery['repair'];
+  /** Recovery itself: the snapshot loaded and the WAL after it replayed. */
   elapsedMs: number;
+  /** The stage workers started on the recovered state, until all of them were ready. */
+  workersMs: number;
 }
 
 export interface StopReport extends StateSummary {
@@ -282,9 +286,12 @@ export class ThreadedPipeline implements PipelineHandle {
       tornTail: recovery.tornTail,
       repair: recovery.repair,
       elapsedMs: recovered.elapsedMs,
+      workersMs: 0,
     };
+    const workersStartedAt = performance.now();
     // Columns, not a row per remembered clientOrderId: the workers restore them straight into their tables.
     await this.startWorkers(exportCoreState(recovered.core, { clientOrderIdColumns: true }), recovery);
+    report.workersMs = performance.now() - workersStartedAt;
     if (snapshots !== undefined && snapshotsEnabled(snapshots.policy)) {
       this.snapshotService = new SnapshotService({
         dataDir: options.wal.dataDir,
@@ -414,7 +421,7 @@ export class ThreadedPipeline implements PipelineHandle {
         wiring: buffers,
         marketSet: options.marketSet,
         limits: options.limits,
-        state,
+        state: stateForThread(state, options.layout[threadIndex - 1] ?? []),
         wal: { config: options.wal, position: recovery, policy: options.walPolicy },
         stagingSlots: options.limits.fillsPerCommandMax * 3 + 8,
       };
@@ -619,12 +626,21 @@ function readModelsOptionsOf(readModels: ReadModels): ReadModelsOptions {
   };
 }
 
+/**
+ * The parts of the recovered state a thread's stages start from: each part is cloned into the
+ * thread that runs its stage and no other (the clientOrderId columns alone are tens of MB).
+ */
+function stateForThread(state: CoreState, stages: readonly StageName[]): StageWorkerData['state'] {
+  const part: StageWorkerData['state'] = {};
+  if (stages.includes('sequencer')) part.sequencer = state.sequencer;
+  if (stages.includes('matching')) part.engine = state.engine;
+  if (stages.includes('settlement')) part.ledger = state.ledger;
+  return part;
+}
+
 function spawnStageWorker(workerData: StageWorkerData): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./stage_worker.js', import.meta.url), { workerData });
-  // From sources: bundled once by esbuild rather than compiled module by module by tsx in each thread.
-  return new Worker(new URL('./ts_worker_bundle.mjs', import.meta.url), {
-    argv: [new URL('./stage_worker.ts', import.meta.url).href],
-    workerData,
-  });
+  // From sources: an esbuild bundle of the worker's module (src/boot/source_bundle.mjs).
+  return new Worker(sourceBundleUrl(new URL('./stage_worker.ts', import.meta.url)), { workerData });
 }

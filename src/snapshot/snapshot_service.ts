@@ -10,6 +10,7 @@ import type { ReadModelsOptions } from '../gateway/read_models.ts';
 import type { RecoveryLog } from './recover_state.ts';
 import type { SnapshotPolicy } from './snapshot_policy.ts';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot_worker.ts';
+import { sourceBundleUrl } from '../boot/source_bundle.mjs';
 
 export interface SnapshotServiceOptions {
   dataDir: string;
@@ -146,8 +147,6 @@ export class SnapshotService {
 function spawnSnapshotWorker(workerData: SnapshotWorkerData): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./snapshot_worker.js', import.meta.url), { workerData });
-  return new Worker(new URL('../pipeline/ts_worker_bootstrap.mjs', import.meta.url), {
-    argv: [new URL('./snapshot_worker.ts', import.meta.url).href],
-    workerData,
-  });
+  // From sources: an esbuild bundle of the worker's module (src/boot/source_bundle.mjs).
+  return new Worker(sourceBundleUrl(new URL('./snapshot_worker.ts', import.meta.url)), { workerData });
 }

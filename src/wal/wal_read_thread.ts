@@ -30,6 +30,7 @@ import { SpscRing } from '../ring/spsc_ring.ts';
 import { nodeFileLayer } from './file_layer.ts';
 import { RECORD_SLOT_BYTES, SLOT_END, decodeRecordSlot, endSlotSeq, slotTag } from './record_slot.ts';
 import type { ScanOptions, WalScan } from './wal_reader.ts';
+import { sourceBundleUrl } from '../boot/source_bundle.mjs';
 
 /** Slots of the record ring: 2 MiB of shared memory, enough for the reader to stay well ahead. */
 export const WAL_READ_RING_CAPACITY = 16_384;
@@ -205,10 +206,6 @@ export class WalReadThread {
 function spawnReadWorker(workerData: WalReadWorkerData, transferList: MessagePort[]): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./wal_read_worker.js', import.meta.url), { workerData, transferList });
-  // Workers do not inherit tsx's hooks on Node 20: the pipeline's bootstrap registers them first.
-  return new Worker(new URL('../pipeline/ts_worker_bootstrap.mjs', import.meta.url), {
-    argv: [new URL('./wal_read_worker.ts', import.meta.url).href],
-    workerData,
-    transferList,
-  });
+  // From sources: an esbuild bundle of the worker's module (src/boot/source_bundle.mjs).
+  return new Worker(sourceBundleUrl(new URL('./wal_read_worker.ts', import.meta.url)), { workerData, transferList });
 }

@@ -1,9 +1,7 @@
-/** Starts a worker thread running a TypeScript module (see ts_worker_bootstrap.mjs for why). */
+/** Starts a worker thread running a TypeScript module, from its esbuild bundle like the server's workers. */
 import { Worker } from 'node:worker_threads';
+import { sourceBundleUrl } from '../../src/boot/source_bundle.mjs';
 
 export function spawnTsWorker(moduleUrl: URL, workerData: unknown): Worker {
-  return new Worker(new URL('./ts_worker_bootstrap.mjs', import.meta.url), {
-    argv: [moduleUrl.href],
-    workerData,
-  });
+  return new Worker(sourceBundleUrl(moduleUrl), { workerData });
 }

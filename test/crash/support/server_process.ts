@@ -1,6 +1,5 @@
 /**
- * The real server as a child process (`node --import tsx src/cli/server.ts`, what `npm start`
- * runs) on 127.0.0.1 and a free port, with its data directory on the same disk as the repository
+ * The real server as a child process (`node src/boot/start.mjs`, what `npm start` runs) on 127.0.0.1 and a free port, with its data directory on the same disk as the repository
  * (never a tmpfs: fsync must mean something). Every child is tracked so that `killAllServers()`
  * (afterEach / afterAll) leaves none behind, even when a test fails half-way.
  *
@@ -17,7 +16,8 @@ import { fileURLToPath } from 'node:url';
 import { HttpClient } from './http_client.ts';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const SERVER_ENTRY = path.join(REPO_ROOT, 'src/cli/server.ts');
+/** `npm start`'s entry: the server's sources as one esbuild bundle (src/boot/start.mjs). */
+const SERVER_ENTRY = path.join(REPO_ROOT, 'src/boot/start.mjs');
 const HEALTH_TIMEOUT_MS = 120_000;
 const HEALTH_POLL_MS = 50;
 const EXIT_TIMEOUT_MS = 60_000;
@@ -110,7 +110,7 @@ export class ServerProcess {
     const env: NodeJS.ProcessEnv = { ...process.env };
     for (const name of CONFIG_ENV) delete env[name];
     Object.assign(env, { HOST: '127.0.0.1', PORT: String(options.port), DATA_DIR: options.dataDir }, options.env ?? {});
-    const nodeArgs = ['--import', 'tsx', SERVER_ENTRY];
+    const nodeArgs = [SERVER_ENTRY];
     if (options.fileSizeLimitBlocks === undefined) {
       this.child = spawn(process.execPath, nodeArgs, { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     } else {
