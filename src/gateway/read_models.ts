@@ -317,6 +317,19 @@ class OrderColumns {
     return this.freeSlots[this.freeCount]!;
   }
 
+  /**
+   * Columns that hold nothing yet take slots 0 … count − 1 at once, sized to hold them (a restore
+   * copies whole columns into them); the free stack keeps handing out the lowest slot first.
+   */
+  takeFirst(count: number): void {
+    assert(this.freeCount === this.capacity, 'OrderColumns.takeFirst: slots are in use');
+    let capacity = this.capacity;
+    while (capacity < count) capacity *= 2;
+    if (capacity > this.capacity) this.grow(capacity);
+    for (let index = 0; index < capacity; index += 1) this.freeSlots[index] = capacity - 1 - index;
+    this.freeCount = capacity - count;
+  }
+
   release(slot: number): void {
     this.clientOrderId[slot] = '';
     this.freeSlots[this.freeCount] = slot;
@@ -693,26 +706,24 @@ export class ReadModels implements ExecutionSink {
   }
 
   restoreOpenOrder(restored: Readonly<RestoredOrder>, clientOrderId = ''): void {
-    const row = orderColumnsOf([{
-      orderId: restored.orderId,
-      accountId: restored.accountId,
-      marketId: restored.marketId,
-      side: restored.side,
-      orderType: OrderType.Limit,
-      timeInForce: TimeInForce.GTC,
-      postOnly: false,
-      priceTicks: restored.priceTicks,
-      qtySteps: restored.remainingSteps + restored.filledSteps,
-      quoteQtyUnits: 0,
-      clientOrderId,
-      timestampMs: 0,
-      status: restored.filledSteps > 0 ? 'partially_filled' : 'new',
-      filledSteps: restored.filledSteps,
-      remainingSteps: restored.remainingSteps,
-      closedSeq: 0,
-      fills: null,
-    }]);
-    this.restoreOrderRow(row, 0, 0);
+    const slot = this.allocateOrder(restored.orderId, restored.accountId, clientOrderId);
+    const columns = this.columns;
+    columns.marketId[slot] = restored.marketId;
+    columns.side[slot] = restored.side;
+    columns.orderType[slot] = OrderType.Limit;
+    columns.timeInForce[slot] = TimeInForce.GTC;
+    columns.postOnly[slot] = 0;
+    columns.status[slot] = STATUS_NAMES.indexOf(restored.filledSteps > 0 ? 'partially_filled' : 'new');
+    columns.priceTicks[slot] = restored.priceTicks;
+    columns.qtySteps[slot] = restored.remainingSteps + restored.filledSteps;
+    columns.quoteQtyUnits[slot] = 0;
+    columns.timestampMs[slot] = 0;
+    columns.filledSteps[slot] = restored.filledSteps;
+    columns.remainingSteps[slot] = restored.remainingSteps;
+    columns.closedSeq[slot] = 0;
+    columns.firstTradeId[slot] = 0;
+    columns.fillCount[slot] = FILLS_DROPPED;
+    this.linkOpen(slot, restored.accountId);
     const book = this.bookSide(restored.marketId, restored.side);
     book.set(restored.priceTicks, book.qtyAtPrice(restored.priceTicks) + restored.remainingSteps);
   }
@@ -885,72 +896,83 @@ export class ReadModels implements ExecutionSink {
     this.cancelRejectCount = 0;
   }
 
+  /**
+   * The orders of restored columns go into slots 0 … count − 1 of the (empty) models: checked row by
+   * row, then copied column by column, then indexed, linked into their owners' open-order lists and
+   * their fills written back into the ring at their tradeIds.
+   */
   private restoreOrders(orders: Readonly<OrderColumnsState>, state: Readonly<ReadModelsState>): void {
     const count = orders.orderId.length;
-    const { fillTradeId } = orders;
+    const { fillTradeId, fillCount } = orders;
     let previousOrderId = 0;
     let fillAt = 0;
+    let lastTradeId = this.fills.lastTradeId;
     for (let row = 0; row < count; row += 1) {
       const orderId = orders.orderId[row]!;
-      assert(Number.isSafeInteger(orderId) && orderId > previousOrderId, 'ReadModels.restoreState: orders out of order');
+      if (!(Number.isSafeInteger(orderId) && orderId > previousOrderId)) invariantBroken('ReadModels.restoreState: orders out of order');
       if (orderId > state.lastSeq) invariantBroken(`ReadModels.restoreState: order ${orderId} after lastSeq`);
       if (!(orders.status[row]! < STATUS_NAMES.length)) invariantBroken(`ReadModels.restoreState: order ${orderId} has a bad status`);
       if (!(orders.marketId[row]! < this.trades.length)) invariantBroken(`ReadModels.restoreState: order ${orderId} of an unknown market`);
       previousOrderId = orderId;
-      const fillCount = orders.fillCount[row]!;
-      const fills = fillCount === FILLS_DROPPED ? 0 : fillCount;
+      const fills = fillCount[row] === FILLS_DROPPED ? 0 : fillCount[row]!;
       if (!(fillAt + fills <= fillTradeId.length)) invariantBroken(`ReadModels.restoreState: order ${orderId} has fewer fills than it counts`);
       for (let offset = 1; offset < fills; offset += 1) {
         if (fillTradeId[fillAt + offset] !== fillTradeId[fillAt]! + offset) invariantBroken(`ReadModels: order ${orderId} fills are not consecutive trades`);
       }
-      this.restoreOrderRow(orders, row, fillAt);
+      if (fills > 0 && fillTradeId[fillAt]! + fills - 1 > lastTradeId) lastTradeId = fillTradeId[fillAt]! + fills - 1;
       fillAt += fills;
     }
     if (!(fillAt === fillTradeId.length)) invariantBroken('ReadModels.restoreState: more fills than the orders count');
+    // The ring is positioned at the newest trade first: fills older than it can hold read as dropped.
+    this.fills.lastTradeId = lastTradeId;
+
+    const columns = this.columns;
+    columns.takeFirst(count);
+    if (columns.capacity > this.slotByOrderId.capacity) this.slotByOrderId = new IdTable(columns.capacity, 'read model orders', 'sequential');
+    columns.orderId.set(orders.orderId);
+    columns.accountId.set(orders.accountId);
+    columns.marketId.set(orders.marketId);
+    columns.side.set(orders.side);
+    columns.orderType.set(orders.orderType);
+    columns.timeInForce.set(orders.timeInForce);
+    columns.postOnly.set(orders.postOnly);
+    columns.status.set(orders.status);
+    columns.priceTicks.set(orders.priceTicks);
+    columns.qtySteps.set(orders.qtySteps);
+    columns.quoteQtyUnits.set(orders.quoteQtyUnits);
+    columns.timestampMs.set(orders.timestampMs);
+    columns.filledSteps.set(orders.filledSteps);
+    columns.remainingSteps.set(orders.remainingSteps);
+    columns.closedSeq.set(orders.closedSeq);
+    columns.fillCount.set(fillCount);
+    const index = this.slotByOrderId;
+    const fillRing = this.fills;
+    fillAt = 0;
+    for (let slot = 0; slot < count; slot += 1) {
+      index.insert(columns.orderId[slot]!, slot);
+      columns.clientOrderId[slot] = orders.clientOrderId[slot]!;
+      const fills = fillCount[slot]!;
+      columns.firstTradeId[slot] = 0;
+      if (fills !== FILLS_DROPPED && fills > 0) {
+        const first = fillTradeId[fillAt]!;
+        columns.firstTradeId[slot] = first;
+        if (fillRing.holds(first)) {
+          for (let offset = 0; offset < fills; offset += 1) {
+            const at = fillAt + offset;
+            fillRing.write(first + offset, orders.fillPriceTicks[at]!, orders.fillQtySteps[at]!, orders.fillMakerOrderId[at]!);
+          }
+        }
+        fillAt += fills;
+      }
+      if (columns.closedSeq[slot] === 0) this.linkOpen(slot, columns.accountId[slot]!);
+    }
     for (const [accountId, clientOrderId, orderId] of state.clientOrderIds) {
-      const slot = this.slotByOrderId.get(orderId);
-      if (slot === ABSENT || this.columns.clientOrderId[slot] !== clientOrderId) invariantBroken(`ReadModels.restoreState: clientOrderId of order ${orderId} unknown`);
+      const slot = index.get(orderId);
+      if (slot === ABSENT || columns.clientOrderId[slot] !== clientOrderId || columns.accountId[slot] !== accountId) {
+        invariantBroken(`ReadModels.restoreState: clientOrderId of order ${orderId} unknown`);
+      }
       this.orderIdByClientOrderId.set(clientOrderIdKey(accountId, clientOrderId), orderId);
     }
-  }
-
-  /** One order of restored columns into a slot; its fills (checked by the caller) go back into the ring at their tradeIds. */
-  private restoreOrderRow(orders: Readonly<OrderColumnsState>, row: number, fillAt: number): void {
-    const orderId = orders.orderId[row]!;
-    const accountId = orders.accountId[row]!;
-    const slot = this.allocateOrder(orderId, accountId, orders.clientOrderId[row]!);
-    const columns = this.columns;
-    columns.marketId[slot] = orders.marketId[row]!;
-    columns.side[slot] = orders.side[row]!;
-    columns.orderType[slot] = orders.orderType[row]!;
-    columns.timeInForce[slot] = orders.timeInForce[row]!;
-    columns.postOnly[slot] = orders.postOnly[row]!;
-    columns.status[slot] = orders.status[row]!;
-    columns.priceTicks[slot] = orders.priceTicks[row]!;
-    columns.qtySteps[slot] = orders.qtySteps[row]!;
-    columns.quoteQtyUnits[slot] = orders.quoteQtyUnits[row]!;
-    columns.timestampMs[slot] = orders.timestampMs[row]!;
-    columns.filledSteps[slot] = orders.filledSteps[row]!;
-    columns.remainingSteps[slot] = orders.remainingSteps[row]!;
-    const closedSeq = orders.closedSeq[row]!;
-    columns.closedSeq[slot] = closedSeq;
-    const fillCount = orders.fillCount[row]!;
-    columns.firstTradeId[slot] = 0;
-    columns.fillCount[slot] = fillCount;
-    if (fillCount !== FILLS_DROPPED && fillCount > 0) {
-      const first = orders.fillTradeId[fillAt]!;
-      const last = first + fillCount - 1;
-      if (last > this.fills.lastTradeId) this.fills.lastTradeId = last;
-      // Fills older than these models' ring would already be gone from it: they read as dropped.
-      if (this.fills.holds(first)) {
-        for (let offset = 0; offset < fillCount; offset += 1) {
-          const at = fillAt + offset;
-          this.fills.write(first + offset, orders.fillPriceTicks[at]!, orders.fillQtySteps[at]!, orders.fillMakerOrderId[at]!);
-        }
-      }
-      columns.firstTradeId[slot] = first;
-    }
-    if (closedSeq === 0) this.linkOpen(slot, accountId);
   }
 
   /** The closed-order ring, oldest first, evicting what no longer fits these models' limits. */
