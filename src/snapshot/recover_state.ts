@@ -40,9 +40,9 @@ import { nodeFileLayer } from '../wal/file_layer.ts';
 import type { WalRecovery } from '../wal/recovery.ts';
 import { recoverWal } from '../wal/recovery.ts';
 import { listSegments, walDirectory } from '../wal/segment_file.ts';
-import { WalReadThread } from '../wal/wal_read_thread.ts';
+import { WalReadThread, WalReadThreadStartError } from '../wal/wal_read_thread.ts';
 import type { ScanFunction, SnapshotChainPoint, TornTail } from '../wal/wal_reader.ts';
-import { SnapshotMismatchError, readRecords } from '../wal/wal_reader.ts';
+import { SnapshotMismatchError, readRecords, scanWal } from '../wal/wal_reader.ts';
 import { marketsFingerprint } from './snapshot_codec.ts';
 import type { LoadedSnapshotFile, SnapshotName } from './snapshot_file.ts';
 import { listSnapshots, readSnapshotFile, setSnapshotAside, snapshotDirectory } from './snapshot_file.ts';
@@ -78,6 +78,8 @@ export interface StateRecoveryOptions {
    * and files go through node:fs, 'on', or 'off'.
    */
   walReadThread?: 'auto' | 'on' | 'off';
+  /** Tests: how the reader thread is started (default WalReadThread.spawn). */
+  spawnWalReader?: () => WalReadThread;
 }
 
 /**
@@ -149,7 +151,7 @@ export function recoverState(dataDir: string, options: StateRecoveryOptions): St
   if (options.toSeq !== undefined && options.mode !== 'read') throw new Error("recoverState: toSeq is for 'read' mode");
   const rejected: RejectedSnapshot[] = [];
   const candidates = options.useSnapshots === false ? [] : snapshotCandidates(dataDir, options.toSeq, layer);
-  const source = new WalSource(options.walReadThread ?? 'auto', layer);
+  const source = new WalSource(options.walReadThread ?? 'auto', layer, log, options.spawnWalReader ?? WalReadThread.spawn);
   let result: Attempt | undefined;
   try {
     // Without a snapshot the whole WAL is read: the thread, when wanted, starts at once.
@@ -190,28 +192,48 @@ class WalSource {
   private readonly mode: 'auto' | 'on' | 'off';
   private reader: WalReadThread | null = null;
 
-  constructor(mode: 'auto' | 'on' | 'off', layer: FileLayer) {
+  private readonly log: RecoveryLog;
+
+  private readonly spawnReader: () => WalReadThread;
+
+  constructor(mode: 'auto' | 'on' | 'off', layer: FileLayer, log: RecoveryLog, spawnReader: () => WalReadThread) {
     this.layer = layer;
+    this.log = log;
     this.mode = mode;
+    this.spawnReader = spawnReader;
     if (mode === 'on') {
       if (layer !== nodeFileLayer) throw new Error("recoverState: walReadThread 'on' needs the node:fs file layer");
-      this.reader = WalReadThread.spawn();
+      this.reader = spawnReader();
     }
   }
 
   /** 'auto': starts the reader thread when `bytes` of WAL are left to replay and files go through node:fs. */
   startReaderFor(bytes: number): void {
     if (this.mode !== 'auto' || this.reader !== null || this.layer !== nodeFileLayer) return;
-    if (bytes >= WAL_READ_THREAD_BYTES_MIN) this.reader = WalReadThread.spawn();
+    if (bytes >= WAL_READ_THREAD_BYTES_MIN) this.reader = this.spawnReader();
   }
 
   get readerStarted(): boolean {
     return this.reader !== null;
   }
 
+  /**
+   * The reader thread's scan, or undefined (inline). A reader that never started (nothing read yet)
+   * is dropped with a warning and the scan runs inline: the thread only ever saves time.
+   */
   get scanner(): ScanFunction | undefined {
     const reader = this.reader;
-    return reader === null ? undefined : (dir, scanOptions) => reader.scan(dir, scanOptions);
+    if (reader === null) return undefined;
+    return (dir, scanOptions) => {
+      try {
+        return reader.scan(dir, scanOptions);
+      } catch (error) {
+        if (!(error instanceof WalReadThreadStartError)) throw error;
+        this.log.warn({ error: error.message }, 'wal: the reader thread did not start; reading the WAL on this thread');
+        this.reader = null;
+        return scanWal(dir, scanOptions);
+      }
+    };
   }
 
   close(): void {

@@ -36,8 +36,12 @@ import { sourceBundleUrl } from '../boot/source_bundle.mjs';
 export const WAL_READ_RING_CAPACITY = 16_384;
 /** Records the worker writes before it publishes them with one store (and at most one wake-up). */
 export const WAL_READ_PUBLISH_BATCH = 256;
-/** How long the caller waits for the worker to start (loading its modules) before giving up. */
-const WAL_READ_START_TIMEOUT_MS = 60_000;
+/**
+ * How long the caller waits for the worker to start before giving up (it starts from a bundle in
+ * well under a second). The caller is blocked meanwhile, so a worker that fails to load is seen
+ * only by this deadline (its 'error' event needs the event loop); recovery then reads inline.
+ */
+const WAL_READ_START_TIMEOUT_MS = 10_000;
 /** How long the caller waits without a single new record before it declares the worker stuck. */
 const WAL_READ_STALL_TIMEOUT_MS = 60_000;
 /** One sleep of the caller on the ring; between sleeps it checks the deadlines. */
@@ -68,6 +72,11 @@ export type WalReadResult =
   | { requestId: number; ok: true; scan: WalScan }
   | { requestId: number; ok: false; name: string; message: string; stack: string };
 
+/** The worker never became ready: nothing was read, so the caller may scan inline instead. */
+export class WalReadThreadStartError extends Error {
+  override readonly name = 'WalReadThreadStartError';
+}
+
 export class WalReadThread {
   private readonly worker: Worker;
   private readonly ring: SpscRing;
@@ -77,14 +86,17 @@ export class WalReadThread {
   private requestId = 0;
   private closed = false;
 
-  private constructor() {
+  private readonly startTimeoutMs: number;
+
+  private constructor(workerUrl: URL | undefined, startTimeoutMs: number) {
+    this.startTimeoutMs = startTimeoutMs;
     this.ring = SpscRing.create(WAL_READ_RING_CAPACITY, RECORD_SLOT_BYTES);
     const control = new SharedArrayBuffer(ReadControl.Words * Int32Array.BYTES_PER_ELEMENT);
     this.control = new Int32Array(control);
     const channel = new MessageChannel();
     this.port = channel.port1;
     const workerData: WalReadWorkerData = { ring: this.ring.buffer, control, port: channel.port2 };
-    this.worker = spawnReadWorker(workerData, [channel.port2]);
+    this.worker = workerUrl === undefined ? spawnReadWorker(workerData, [channel.port2]) : new Worker(workerUrl, { workerData, transferList: [channel.port2] });
     // Never keeps the process alive: it only ever works while the caller's thread waits for it.
     this.worker.unref();
     this.port.unref();
@@ -93,7 +105,12 @@ export class WalReadThread {
 
   /** Starts the worker now, so that it loads its modules while the caller does other work (a snapshot load). */
   static spawn(): WalReadThread {
-    return new WalReadThread();
+    return new WalReadThread(undefined, WAL_READ_START_TIMEOUT_MS);
+  }
+
+  /** Tests: a reader whose worker runs another module (one that fails to start), with its own deadline. */
+  static spawnForTest(workerUrl: URL, startTimeoutMs: number): WalReadThread {
+    return new WalReadThread(workerUrl, startTimeoutMs);
   }
 
   /**
@@ -104,7 +121,12 @@ export class WalReadThread {
   scan(dataDir: string, options: ScanOptions): WalScan {
     assert(!this.closed, 'WalReadThread.scan: the thread is closed');
     assert(options.fileLayer === undefined || options.fileLayer === nodeFileLayer, 'WalReadThread.scan: the worker reads through node:fs only');
-    this.waitUntilReady();
+    try {
+      this.waitUntilReady();
+    } catch (error) {
+      this.close();
+      throw error;
+    }
     this.requestId += 1;
     const request: WalReadRequest = { requestId: this.requestId, dataDir };
     if (options.toSeq !== undefined) request.toSeq = options.toSeq;
@@ -131,13 +153,13 @@ export class WalReadThread {
   }
 
   private waitUntilReady(): void {
-    const deadline = performance.now() + WAL_READ_START_TIMEOUT_MS;
+    const deadline = performance.now() + this.startTimeoutMs;
     for (;;) {
       const state = Atomics.load(this.control, ReadControl.State);
       if (state === ReadState.Ready) return;
-      if (state === ReadState.Failed) throw new Error('WAL read thread: the worker failed to start');
+      if (state === ReadState.Failed) throw new WalReadThreadStartError('WAL read thread: the worker failed to start');
       const remainingMs = deadline - performance.now();
-      if (remainingMs <= 0) throw new Error(`WAL read thread: the worker did not start within ${WAL_READ_START_TIMEOUT_MS} ms`);
+      if (remainingMs <= 0) throw new WalReadThreadStartError(`WAL read thread: the worker did not start within ${this.startTimeoutMs} ms`);
       Atomics.wait(this.control, ReadControl.State, state, Math.min(remainingMs, WAIT_SLICE_MS));
     }
   }

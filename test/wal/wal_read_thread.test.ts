@@ -6,11 +6,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyCommand, createCommand } from '../../src/domain/commands.ts';
 import type { Command } from '../../src/domain/commands.ts';
 import { recoverWal } from '../../src/wal/recovery.ts';
-import { WalReadThread, WAL_READ_RING_CAPACITY } from '../../src/wal/wal_read_thread.ts';
+import { WalReadThread, WalReadThreadStartError, WAL_READ_RING_CAPACITY } from '../../src/wal/wal_read_thread.ts';
 import type { ScanOptions, WalScan } from '../../src/wal/wal_reader.ts';
 import { WalCorruptionError, readRecords, scanWal } from '../../src/wal/wal_reader.ts';
 import { InvariantError } from '../../src/domain/assert.ts';
@@ -173,6 +174,26 @@ describe('the WAL reader thread', () => {
       expect(auto.digest).toBe(recover(dir, { walReadThread: 'on' }).digest);
     } finally {
       removeDir(dir);
+    }
+  });
+
+  it('a worker that never starts is reported as such, and recovery then reads the WAL inline', () => {
+    const failing = path.join(tempDir('wal-read-thread-failing-'), 'failing_worker.mjs');
+    fs.writeFileSync(failing, "throw new Error('this worker fails to load');\n");
+    try {
+      const started = performance.now();
+      expect(() => WalReadThread.spawnForTest(pathToFileURL(failing), 300).scan(cleanDir, {})).toThrow(WalReadThreadStartError);
+      expect(performance.now() - started).toBeLessThan(5_000);
+      const warnings: string[] = [];
+      const log = { info() {}, error() {}, warn: (_fields: object, message: string) => warnings.push(message) };
+      const inline = recover(cleanDir, { walReadThread: 'off' });
+      const fellBack = recover(cleanDir, { walReadThread: 'on', log, spawnWalReader: () => WalReadThread.spawnForTest(pathToFileURL(failing), 300) });
+      expect(fellBack.recovery.walReadThread).toBe(false);
+      expect(fellBack.recovery.core.lastSeq).toBe(RECORDS);
+      expect(fellBack.digest).toBe(inline.digest);
+      expect(warnings).toEqual(['wal: the reader thread did not start; reading the WAL on this thread']);
+    } finally {
+      removeDir(path.dirname(failing));
     }
   });
 
