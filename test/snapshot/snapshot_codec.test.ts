@@ -3,6 +3,7 @@
  * of its column (empty tables, the largest account id, the largest safe integer, dropped fills,
  * megabytes of clientOrderIds), and a value that does not fit its column is refused, never wrapped.
  */
+import { Decoder, encode } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 import type { CoreState } from '../../src/core/core_state.ts';
 import { InvariantError } from '../../src/domain/assert.ts';
@@ -187,6 +188,27 @@ describe('the snapshot body codec', () => {
     // A byte that no clientOrderId holds (a codec that disagrees with itself) is refused on restore.
     decoded.clientOrderIdColumns!.bytes[0] = ':'.charCodeAt(0);
     expect(() => Sequencer.fromState(defaultMarketSet(), DEFAULT_CORE_LIMITS, decoded)).toThrow(/holds byte 58/);
+  });
+
+  it('reads format 1, whose sequencer clientOrderIds were a string column, to the same state', () => {
+    const ids: [number, string, number][] = [[1, 'x', 3], [ACCOUNT_MAX, 'z'.repeat(36), BIG - 2]];
+    const models = readModels();
+    models.clientOrderIds = ids;
+    const current = encodeSnapshotBody(content(core(ids), models));
+    // Format 1 wrote the sequencer's pairs as the read models still write theirs: that very table.
+    const body = new Decoder().decode(current) as Record<string, unknown>;
+    const coreBody = new Decoder().decode(body['core'] as Uint8Array) as Record<string, Record<string, unknown>>;
+    const modelsBody = new Decoder().decode(body['readModels'] as Uint8Array) as Record<string, unknown>;
+    expect(coreBody['sequencer']!['clientOrderIdBytes']).toBeInstanceOf(Uint8Array);
+    delete coreBody['sequencer']!['clientOrderIdBytes'];
+    coreBody['sequencer']!['clientOrderIds'] = modelsBody['clientOrderIds'];
+    const formatOne = encode({ ...body, format: 1, core: encode(coreBody) });
+    const decoded = decodeSnapshotBody(formatOne);
+    expect(decoded.core().sequencer.clientOrderIdColumns).toBeUndefined();
+    expect(decoded.core()).toEqual(asRows(decodeSnapshotBody(current).core()));
+    expect(decoded.core().sequencer.clientOrderIds).toEqual(ids);
+    // A format this build does not know is refused, naming the formats it reads.
+    expect(() => decodeSnapshotBody(encode({ ...body, format: 3 }))).toThrow(/unsupported snapshot body format 3 \(this build reads 1 and 2\)/);
   });
 
   it('refuses a value that does not fit its column instead of wrapping it', () => {
