@@ -10,7 +10,8 @@
  *    the end of the log for each interval N: 100,000, the default policy's
  *    SNAPSHOT_EVERY_RECORDS_DEFAULT, and 1,000,000 (quick: 500,000).
  * 3. Restarts, timed: recoverState as ThreadedPipeline.start runs it ('recover' mode, the gateway's
- *    read models restored and fed). For each N the newest snapshot used is the one N records before
+ *    read models restored and fed), each in a fresh process (cold, as after a crash: this process
+ *    has just run the same code to write the log and its snapshots, which would flatter it). For each N the newest snapshot used is the one N records before
  *    the end — a restart right before the next snapshot was due, the worst case of that policy (on
  *    average the tail is half); newer snapshots are moved aside for that run.
  * 4. Restart by full replay (`--full`, no snapshot). Quick run: the whole 1,000,000-record log,
@@ -27,13 +28,13 @@
  * Figures: log size, snapshot size and the time to write one (encode, verify, fsync), restart per
  * N (snapshot load + tail), restart by full replay, the real server's start. The log is in the
  * page cache: this is the CPU side of recovery, as on a restart right after a crash. Steps 3 and 4
- * run in this process; step 5 adds what a real start adds (process start, worker threads, the
+ * run in a child process each, timed inside it around recovery; step 5 adds what a real start adds (process start, worker threads, the
  * listener). Each restart reports wall time and CPU time (user + system, all threads of the
  * process): on a shared machine the CPU time is the steadier figure.
  *
  * Run alone: node --import tsx --expose-gc bench/snapshot_bench.ts [--quick]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,7 @@ import { walConfig } from '../src/wal/wal_config.ts';
 import { WalWriter } from '../src/wal/wal_writer.ts';
 import {
   REPO_ROOT,
+  benchModuleArgs,
   benchTempDir,
   collectGarbage,
   formatInteger,
@@ -116,6 +118,8 @@ export interface SnapshotBenchResult {
   /** The real server started on the log from that same snapshot: spawn until /health is 200 (see timedServerStart). */
   serverStartMs: number;
   serverStartCpuMs: number;
+  /** The server's own account of that start (boot, recovery, workers, listen, total), from its log. */
+  serverStartupMs: ServerStartupMs | null;
   /**
    * Restart by replaying the whole log of `records`. Measured when `fullReplayMeasuredRecords`
    * equals `records`; otherwise (the full run) extrapolated linearly from the replay of the first
@@ -196,7 +200,7 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
     const digests: string[] = [];
     for (const interval of intervals) {
       collectGarbage();
-      const restart = withNewerSnapshotsAside(dir, records - interval, () => timedRestart(dir, marketSet, true));
+      const restart = withNewerSnapshotsAside(dir, records - interval, () => coldRestart(dir, true));
       progress(
         `snapshot: N = ${formatInteger(interval)}: restart from the snapshot at ${formatInteger(restart.snapshotSeq)} ` +
           `(loaded in ${restart.loadMs.toFixed(0)} ms: ${phasesText(restart.loadPhases)}) + ${formatInteger(restart.tail)} records` +
@@ -217,7 +221,7 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
     const worst = restarts.find((restart) => restart.everyRecords === everyRecords)!;
     collectGarbage();
     const otherReader = worst.walReadThread ? 'off' : 'on';
-    const other = withNewerSnapshotsAside(dir, records - everyRecords, () => timedRestart(dir, marketSet, true, undefined, otherReader));
+    const other = withNewerSnapshotsAside(dir, records - everyRecords, () => coldRestart(dir, true, undefined, otherReader));
     digests.push(other.digest);
     progress(
       `snapshot: N = ${formatInteger(everyRecords)} again with the WAL read ${other.walReadThread ? 'by the reader thread' : 'inline'}: ` +
@@ -225,7 +229,7 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
     );
     collectGarbage();
     const measuredRecords = Math.min(records, FULL_REPLAY_MEASURED_RECORDS);
-    const full = timedRestart(dir, marketSet, false, measuredRecords === records ? undefined : measuredRecords);
+    const full = coldRestart(dir, false, measuredRecords === records ? undefined : measuredRecords);
     const extrapolated = measuredRecords !== records;
     const fullReplayMs = (full.ms * records) / full.tail;
     progress(
@@ -241,7 +245,7 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
     const server = await timedServerStart(dir, records - everyRecords);
     progress(
       `snapshot: the real server (npm start) on the same log, newest snapshot ${formatInteger(everyRecords)} records before its end: ` +
-        `/health 200 after ${server.ms.toFixed(0)} ms (process cpu ${server.cpuMs.toFixed(0)} ms, all threads)`,
+        `/health 200 after ${server.ms.toFixed(0)} ms (process cpu ${server.cpuMs.toFixed(0)} ms, all threads); the server's account: ${JSON.stringify(server.startupMs)}`,
     );
     return {
       records,
@@ -259,6 +263,7 @@ export async function benchSnapshot(options: { quick: boolean }): Promise<Snapsh
       restarts,
       serverStartMs: server.ms,
       serverStartCpuMs: server.cpuMs,
+      serverStartupMs: server.startupMs,
       fullReplayMs,
       fullReplayExtrapolated: extrapolated,
       fullReplayMeasuredRecords: full.tail,
@@ -336,11 +341,13 @@ function setNewerSnapshotsAside(dir: string, seq: number): () => void {
 /**
  * The real server (`npm start`'s command) started on the log, from the same worst-case snapshot,
  * timed from the spawn until /health answers 200: what an operator waits for after a crash. On top
- * of recovery it counts the process start (node, tsx compiling the sources), the stage workers'
- * start (each rebuilds its part of the state from the recovered one) and the HTTP listener.
+ * of recovery it counts the process start (node, the sources' bundle, the gateway's routes), the
+ * stage workers' start (each rebuilds its part of the state from the recovered one) and the HTTP
+ * listener; the server's own account of where the time went (`startupMs` of its listening line)
+ * comes with it.
  * Run last: the server's own snapshot worker may write a snapshot into the directory.
  */
-async function timedServerStart(dir: string, snapshotSeq: number): Promise<{ ms: number; cpuMs: number }> {
+async function timedServerStart(dir: string, snapshotSeq: number): Promise<{ ms: number; cpuMs: number; startupMs: ServerStartupMs | null }> {
   const restore = setNewerSnapshotsAside(dir, snapshotSeq);
   const port = await freePort();
   const logFile = path.join(dir, 'server-start.log');
@@ -364,13 +371,51 @@ async function timedServerStart(dir: string, snapshotSeq: number): Promise<{ ms:
       if (healthy) break;
       await sleep(20);
     }
-    return { ms: performance.now() - started, cpuMs: processCpuSeconds(child.pid!) * 1000 };
+    return { ms: performance.now() - started, cpuMs: processCpuSeconds(child.pid!) * 1000, startupMs: startupMsOf(logFile) };
   } finally {
     const code = await stopChild(child);
     restore();
     if (code !== 0) progress(`snapshot: the started server exited with code ${code}:\n${tail(logFile, 20)}`);
   }
 }
+
+/** Where a server start's time went, as the server logs it (src/cli/start_server.ts). */
+export interface ServerStartupMs {
+  boot: number;
+  recovery: number;
+  workers: number;
+  listen: number;
+  total: number;
+}
+
+function startupMsOf(logFile: string): ServerStartupMs | null {
+  for (const line of fs.readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.includes('"startupMs"')) continue;
+    try {
+      return (JSON.parse(line) as { startupMs: ServerStartupMs }).startupMs;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+type RestartResult = ReturnType<typeof timedRestart>;
+
+/**
+ * A restart as a restarted server meets it: `timedRestart` in a fresh process, so that nothing is
+ * compiled yet (this process has just run the same code to write the log and its snapshots). Only
+ * recovery itself is timed, from inside the child; the child's own start is not counted.
+ */
+function coldRestart(dir: string, useSnapshots: boolean, toSeq?: number, walReadThread: 'auto' | 'on' | 'off' = 'auto'): RestartResult {
+  const request = JSON.stringify({ dir, useSnapshots, toSeq: toSeq ?? null, walReadThread });
+  const child = spawnSync(process.execPath, [...benchModuleArgs('snapshot_bench'), RESTART_CHILD_FLAG, request], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (child.status !== 0) throw new Error(`snapshot bench: the restart child failed (status ${child.status}):\n${child.stderr}`);
+  const lines = child.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as RestartResult;
+}
+
+const RESTART_CHILD_FLAG = '--restart-child';
 
 /**
  * ThreadedPipeline.start's recovery, timed: the gateway's read models restored and fed. With
@@ -399,7 +444,12 @@ function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean, 
   };
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+const childAt = process.argv.indexOf(RESTART_CHILD_FLAG);
+if (childAt >= 0) {
+  const request = JSON.parse(process.argv[childAt + 1]!) as { dir: string; useSnapshots: boolean; toSeq: number | null; walReadThread: 'auto' | 'on' | 'off' };
+  const result = timedRestart(request.dir, defaultMarketSet(), request.useSnapshots, request.toSeq ?? undefined, request.walReadThread);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const result = await benchSnapshot({ quick: process.argv.includes('--quick') });
   console.log(JSON.stringify(result, null, 2));
 }
