@@ -118,6 +118,17 @@ export class IdTable {
     }
   }
 
+  /**
+   * `find` with a hint: the bucket the caller saw `id` in earlier (`find` or `insert` returned it).
+   * When the hint still holds the id it is the answer, with no probe; when the table has moved the
+   * entry since (any change may), this is just `find`. A wrong or stale hint is never trusted:
+   * ids are unique in the table, so a bucket that holds `id` is its bucket.
+   */
+  findHinted(id: number, hintBucket: number): number {
+    if (id > 0 && hintBucket >= 0 && hintBucket <= this.mask && this.keys[hintBucket * 2] === id) return hintBucket;
+    return this.find(id);
+  }
+
   /** The value of an id, ABSENT when the id is not in the table. */
   get(id: number): number {
     const bucket = this.find(id);
@@ -128,8 +139,11 @@ export class IdTable {
     return this.find(id) >= 0;
   }
 
-  /** Adds an id that is not present, with a value in [0, 2^32) (slots, indexes, account ids). */
-  insert(id: number, value: number): void {
+  /**
+   * Adds an id that is not present, with a value in [0, 2^32) (slots, indexes, account ids).
+   * Returns the bucket the id landed in (a hint for `findHinted`, valid until the table next changes).
+   */
+  insert(id: number, value: number): number {
     if (!(id > 0)) throw new InvariantError(`IdTable(${this.name}): ids must be positive`);
     if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) throw new InvariantError(`IdTable(${this.name}): values must be integers in [0, 2^32)`);
     if (this.count >= this.capacity) throw new InvariantError(`IdTable: more than ${this.capacity} entries (${this.name})`);
@@ -144,6 +158,7 @@ export class IdTable {
     let bucket = this.homeOf(id);
     let distance = 0;
     let displaced = false;
+    let landed = -1;
     for (;;) {
       const key = keys[bucket * 2]!;
       if (key === EMPTY) break;
@@ -157,6 +172,7 @@ export class IdTable {
         words[bucket * 4 + 2] = carriedValue;
         words[bucket * 4 + 3] = carriedPlace;
         if (this.listed) bucketAt[carriedPlace] = bucket;
+        if (!displaced) landed = bucket;
         carriedId = key;
         carriedValue = keyValue;
         carriedPlace = keyPlace;
@@ -171,11 +187,17 @@ export class IdTable {
     words[bucket * 4 + 3] = carriedPlace;
     if (this.listed) bucketAt[carriedPlace] = bucket;
     this.count += 1;
+    return displaced ? landed : bucket;
   }
 
   /** Removes an id; false when it was not present (the table is unchanged then). */
   delete(id: number): boolean {
-    const bucket = this.find(id);
+    return this.deleteHinted(id, -1);
+  }
+
+  /** `delete` with a hint, as `findHinted`. */
+  deleteHinted(id: number, hintBucket: number): boolean {
+    const bucket = this.findHinted(id, hintBucket);
     if (bucket < 0) return false;
     this.removeAt(bucket);
     return true;

@@ -168,6 +168,13 @@ export class ClientOrderIdTable {
   /** The ring: the oldest entry is at `head`, `count` entries in all. */
   private head = 0;
   private count = 0;
+  /**
+   * The pair `get` hashed last and its hash: the sequencer looks a new order's pair up and then
+   * inserts the same pair, so the insert reuses the hash instead of walking the string again.
+   */
+  private hashedAccountId = 0;
+  private hashedText = '';
+  private hashedValue = 0;
 
   constructor(entriesMax: number) {
     assert(Number.isSafeInteger(entriesMax) && entriesMax >= 1, 'ClientOrderIdTable: entriesMax must be a positive integer');
@@ -199,6 +206,9 @@ export class ClientOrderIdTable {
     const length = clientOrderId.length;
     if (length === 0 || length > CLIENT_ORDER_ID_BYTES_MAX) return 0;
     const hash = hashOf(accountId, clientOrderId);
+    this.hashedAccountId = accountId;
+    this.hashedText = clientOrderId;
+    this.hashedValue = hash;
     const index = this.index;
     for (let bucket = hash & this.mask; ; bucket = (bucket + 1) & this.mask) {
       const slot = index[bucket]!;
@@ -221,7 +231,8 @@ export class ClientOrderIdTable {
       if (!(code < 128 && ALLOWED[code] === 1)) invariantBroken(`ClientOrderIdTable: "${clientOrderId}" is not a clientOrderId`);
       this.bytes[base + i] = code;
     }
-    if (!this.link(entry, hashOf(accountId, clientOrderId))) invariantBroken(`ClientOrderIdTable: ${accountId}:${clientOrderId} is already present`);
+    const hash = accountId === this.hashedAccountId && clientOrderId === this.hashedText ? this.hashedValue : hashOf(accountId, clientOrderId);
+    if (!this.link(entry, hash)) invariantBroken(`ClientOrderIdTable: ${accountId}:${clientOrderId} is already present`);
   }
 
   /** The entries oldest first, as [accountId, clientOrderId, orderId] (tests, plain exports). */

@@ -15,11 +15,13 @@ import { assert, invariantBroken } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import {
   ACCOUNT_ID_MAX,
+  CLIENT_ORDER_ID_LENGTH_MAX,
   CLIENT_ORDER_ID_PATTERN,
   CommandType,
   OrderType,
   Side,
   TimeInForce,
+  isClientOrderIdChar,
   reservationUnits,
   reservedAssetId,
 } from '../domain/commands.ts';
@@ -79,6 +81,15 @@ export class Sequencer {
   /** (accountId, clientOrderId) → orderId, a FIFO ring: the oldest pair is forgotten first, deterministically. */
   private readonly clientOrderIds: ClientOrderIdTable;
 
+  // What the pre-check of a command found, for `apply` of the same command right after it (submit
+  // and replay call them back to back), so that an accepted command's account, reservation and
+  // order are looked up once: `checkedCommand` is the command they belong to.
+  private checkedCommand: Readonly<Command> | null = null;
+  private checkedAccountIndex = 0;
+  private checkedReservationUnits = 0;
+  /** The bucket of `openOrders` where a cancel found its order: the hint for `orderClosed`. */
+  private cancelledOrderBucket = -1;
+
   constructor(marketSet: MarketSet, limits: CoreLimits, nextSeq = 1) {
     const limitErrors = validateCoreLimits(limits);
     if (!(limitErrors.length === 0)) invariantBroken(`Sequencer: invalid limits: ${limitErrors.join('; ')}`);
@@ -126,6 +137,7 @@ export class Sequencer {
     assert(Number.isSafeInteger(nowMs), 'Sequencer.submit: nowMs must be an integer');
     assert(nowMs >= 0, 'Sequencer.submit: nowMs must not be negative');
     this.duplicateOrderId = 0;
+    this.checkedCommand = null;
     const code = this.check(command, false);
     if (code !== RejectCode.None) return code;
     command.seq = this.nextSeqValue;
@@ -143,6 +155,7 @@ export class Sequencer {
     if (command.seq !== this.nextSeqValue) invariantBroken(`Sequencer.replay: seq ${command.seq}, expected ${this.nextSeqValue}`);
     if (!Number.isSafeInteger(command.timestampMs)) invariantBroken(`Sequencer.replay: seq ${command.seq} has a bad timestamp`);
     if (!(command.timestampMs >= this.lastTimestampValue)) invariantBroken(`Sequencer.replay: seq ${command.seq} timestamp ${command.timestampMs} before ${this.lastTimestampValue}`);
+    this.checkedCommand = null;
     const code = this.check(command, true);
     if (code !== RejectCode.None) invariantBroken(`Sequencer.replay: seq ${command.seq} fails the pre-check: ${REJECT_INFO[code].code}`);
     this.apply(command);
@@ -164,7 +177,8 @@ export class Sequencer {
 
   /** Settlement removed the order from the book for good: it is no longer a cancel target. */
   orderClosed(orderId: number): void {
-    if (!(this.openOrders.delete(orderId))) invariantBroken(`Sequencer.orderClosed: order ${orderId} is not open`);
+    // A cancel's close comes back within the same command: its order is where checkCancel found it.
+    if (!(this.openOrders.deleteHinted(orderId, this.cancelledOrderBucket))) invariantBroken(`Sequencer.orderClosed: order ${orderId} is not open`);
   }
 
   spendableUnits(accountId: number, assetId: number): number {
@@ -273,6 +287,7 @@ export class Sequencer {
     const shapeCode = checkPlaceShape(market, command);
     if (shapeCode !== RejectCode.None) return shapeCode;
     if (command.clientOrderId !== '') {
+      // The table remembers this lookup's hash, so the insert of an accepted order does not hash again.
       const earlierOrderId = this.clientOrderIds.get(command.accountId, command.clientOrderId);
       if (earlierOrderId !== 0) {
         this.duplicateOrderId = earlierOrderId;
@@ -281,14 +296,19 @@ export class Sequencer {
     }
     if (this.openOrders.size >= this.limits.ordersOpenMax) return RejectCode.TooManyOpenOrders;
     const slot = index * this.assetCount + reservedAssetId(market, command.side);
-    if (this.spendable[slot]! < reservationUnits(market, command)) return RejectCode.InsufficientBalance;
+    const units = reservationUnits(market, command);
+    if (this.spendable[slot]! < units) return RejectCode.InsufficientBalance;
+    this.checkedCommand = command;
+    this.checkedAccountIndex = index;
+    this.checkedReservationUnits = units;
     return RejectCode.None;
   }
 
   private checkCancel(command: Readonly<Command>, replaying: boolean): RejectCode {
-    const ownerAccountId = this.openOrders.get(command.orderId);
-    if (ownerAccountId !== ABSENT) {
-      return ownerAccountId === command.accountId ? RejectCode.None : RejectCode.OrderNotFound;
+    const bucket = this.openOrders.find(command.orderId);
+    this.cancelledOrderBucket = bucket;
+    if (bucket >= 0) {
+      return this.openOrders.valueAt(bucket) === command.accountId ? RejectCode.None : RejectCode.OrderNotFound;
     }
     // Live, a cancel can be accepted while the order's close is still on its way back from
     // settlement (matching then answers with a cancel reject). Replay delivers that close first,
@@ -336,10 +356,11 @@ export class Sequencer {
   }
 
   private applyPlace(command: Readonly<Command>): void {
+    assert(this.checkedCommand === command, 'Sequencer.applyPlace: the place was not the command just checked');
     const market = this.markets[command.marketId]!;
-    const index = this.accountIndexById.get(command.accountId);
-    const slot = index * this.assetCount + reservedAssetId(market, command.side);
-    this.spendable[slot] = this.spendable[slot]! - reservationUnits(market, command);
+    const slot = this.checkedAccountIndex * this.assetCount + reservedAssetId(market, command.side);
+    this.spendable[slot] = this.spendable[slot]! - this.checkedReservationUnits;
+    this.checkedCommand = null;
     assert(this.spendable[slot]! >= 0, 'Sequencer.applyPlace: negative spendable');
     assert(this.openOrders.size < this.limits.ordersOpenMax, 'Sequencer.applyPlace: too many open orders');
     this.openOrders.insert(command.seq, command.accountId);
@@ -454,6 +475,14 @@ function isUnits(units: number): boolean {
   return Number.isSafeInteger(units) && units >= 0;
 }
 
+/** CLIENT_ORDER_ID_PATTERN's test, character by character (the regex call costs more than the loop). */
+function isClientOrderId(text: string): boolean {
+  const length = text.length;
+  if (length < 1 || length > CLIENT_ORDER_ID_LENGTH_MAX) return false;
+  for (let at = 0; at < length; at += 1) if (!isClientOrderIdChar(text.charCodeAt(at))) return false;
+  return true;
+}
+
 /** A deposit or withdrawal amount: a positive integer no larger than UNITS_MAX. */
 function checkAmountUnits(amountUnits: number): RejectCode {
   if (!Number.isInteger(amountUnits) || amountUnits <= 0) return RejectCode.Validation;
@@ -470,7 +499,7 @@ function checkPlaceShape(market: Market, command: Readonly<Command>): RejectCode
   const tif = command.timeInForce;
   if (tif !== TimeInForce.GTC && tif !== TimeInForce.IOC && tif !== TimeInForce.FOK) return RejectCode.Validation;
   if (typeof command.postOnly !== 'boolean') return RejectCode.Validation;
-  if (command.clientOrderId !== '' && !CLIENT_ORDER_ID_PATTERN.test(command.clientOrderId)) return RejectCode.Validation;
+  if (command.clientOrderId !== '' && !isClientOrderId(command.clientOrderId)) return RejectCode.Validation;
   if (command.orderType === OrderType.Limit) return checkLimitShape(market, command);
   if (command.orderType !== OrderType.Market) return RejectCode.Validation;
   return command.side === Side.Sell ? checkMarketSellShape(market, command) : checkMarketBuyShape(command);

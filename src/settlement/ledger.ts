@@ -95,6 +95,14 @@ export class Ledger implements MatchSink {
   private readonly freeSlots: Uint32Array;
   private freeSlotCount = 0;
   private slotHighWater = 0;
+  /**
+   * Where the order table last held the taker (placed or traded) and the maker of the last trade:
+   * hints for the lookups of the same orders' next events (`IdTable.findHinted` checks them), which
+   * come within the same command: a taker's trades and its done event, a maker's fill and its close.
+   */
+  private takerBucketHint = -1;
+  private makerOrderIdHint = 0;
+  private makerBucketHint = -1;
 
   constructor(marketSet: MarketSet, limits: CoreLimits, sink: LedgerSink) {
     const limitErrors = validateCoreLimits(limits);
@@ -231,7 +239,7 @@ export class Ledger implements MatchSink {
     this.balances[balanceSlot * 2 + 1] = this.balances[balanceSlot * 2 + 1]! + units;
     const isMarket = command.orderType === OrderType.Market;
     const isMarketBuy = isMarket && command.side === Side.Buy;
-    this.insertOrder(command.seq, index, market.id, command.side, isMarket, command.priceTicks, isMarketBuy ? 0 : command.qtySteps, units);
+    this.takerBucketHint = this.insertOrder(command.seq, index, market.id, command.side, isMarket, command.priceTicks, isMarketBuy ? 0 : command.qtySteps, units);
     this.emitBalance(index, assetId);
   }
 
@@ -245,9 +253,14 @@ export class Ledger implements MatchSink {
     if (!(Number.isSafeInteger(event.priceTicks) && event.priceTicks > 0)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} bad price`);
     if (!(event.takerSide === Side.Buy || event.takerSide === Side.Sell)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} bad taker side`);
     if (!(event.takerOrderId !== event.makerOrderId)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order trades with itself`);
-    const takerSlot = this.tradeParty(event, event.takerOrderId, event.takerAccountId, event.takerSide);
+    const takerBucket = this.findOrder(event, event.takerOrderId, this.takerBucketHint);
+    this.takerBucketHint = takerBucket;
+    const takerSlot = this.tradeParty(event, event.takerOrderId, takerBucket, event.takerAccountId, event.takerSide);
     const makerSide = event.takerSide === Side.Buy ? Side.Sell : Side.Buy;
-    const makerSlot = this.tradeParty(event, event.makerOrderId, event.makerAccountId, makerSide);
+    const makerBucket = this.findOrder(event, event.makerOrderId, -1);
+    this.makerOrderIdHint = event.makerOrderId;
+    this.makerBucketHint = makerBucket;
+    const makerSlot = this.tradeParty(event, event.makerOrderId, makerBucket, event.makerAccountId, makerSide);
     if (!(this.orderU32[makerSlot * ORDER_U32_STRIDE + O_IS_MARKET] === 0)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} maker is a market order`);
     if (this.orderF64[makerSlot * ORDER_F64_STRIDE + O_PRICE] !== event.priceTicks) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} not at the maker's price`);
     const buySlot = event.takerSide === Side.Buy ? takerSlot : makerSlot;
@@ -278,7 +291,8 @@ export class Ledger implements MatchSink {
     const reason = event.reason;
     const knownReason = reason === DoneReason.Filled || reason === DoneReason.Expired || reason === DoneReason.Cancelled;
     if (!knownReason) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} unknown reason ${reason}`);
-    const bucket = this.slotByOrderId.find(event.orderId);
+    const hint = event.orderId === this.makerOrderIdHint ? this.makerBucketHint : this.takerBucketHint;
+    const bucket = this.slotByOrderId.findHinted(event.orderId, hint);
     if (bucket < 0) invariantBroken(`Ledger.onOrderDone: order ${event.orderId} is not open`);
     const slot = this.slotByOrderId.valueAt(bucket);
     const index = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!;
@@ -363,9 +377,15 @@ export class Ledger implements MatchSink {
     this.sink.onCredit(this.accountIds[index]!, assetId, units);
   }
 
-  private tradeParty(event: Readonly<TradeEvent>, orderId: number, accountId: number, side: Side): number {
-    const slot = this.slotByOrderId.get(orderId);
-    if (slot === ABSENT) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
+  /** The order table bucket of a trade's order (`hint`: where it was last seen, or -1). */
+  private findOrder(event: Readonly<TradeEvent>, orderId: number, hint: number): number {
+    const bucket = this.slotByOrderId.findHinted(orderId, hint);
+    if (bucket < 0) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} is not open`);
+    return bucket;
+  }
+
+  private tradeParty(event: Readonly<TradeEvent>, orderId: number, bucket: number, accountId: number, side: Side): number {
+    const slot = this.slotByOrderId.valueAt(bucket);
     if (!(this.accountIds[this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!] === accountId)) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} account mismatch`);
     if (this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET] !== event.marketId) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} market mismatch`);
     if (this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] !== side) invariantBroken(`Ledger.onTrade: trade ${event.tradeId} order ${orderId} side mismatch`);
@@ -528,13 +548,13 @@ export class Ledger implements MatchSink {
     priceTicks: number,
     remainingSteps: number,
     reservedUnits: number,
-  ): void {
+  ): number {
     // Never-used slots come from the high-water mark: construction touches none of the table.
     const reuse = this.freeSlotCount > 0;
     if (!(reuse || this.slotHighWater < this.limits.ordersOpenMax)) invariantBroken(`Ledger: more than ordersOpenMax (${this.limits.ordersOpenMax}) open orders`);
     const slot = reuse ? this.freeSlots[this.freeSlotCount - 1]! : this.slotHighWater;
     // Refuses an order that is already open before anything changes.
-    this.slotByOrderId.insert(orderId, slot);
+    const bucket = this.slotByOrderId.insert(orderId, slot);
     if (reuse) this.freeSlotCount -= 1;
     else this.slotHighWater += 1;
     this.orderF64[slot * ORDER_F64_STRIDE + O_ID] = orderId;
@@ -545,6 +565,7 @@ export class Ledger implements MatchSink {
     this.orderF64[slot * ORDER_F64_STRIDE + O_PRICE] = priceTicks;
     this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING] = remainingSteps;
     this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = reservedUnits;
+    return bucket;
   }
 
   /** Frees the order's slot (in `bucket` of the order table) and takes its whole reservation out of the account's lock. */
