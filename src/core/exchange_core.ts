@@ -27,7 +27,10 @@ import { MatchingEngine } from '../matching/matching_engine.ts';
 import { Sequencer } from '../sequencer/sequencer.ts';
 import { Ledger } from '../settlement/ledger.ts';
 
-/** Optional observer of everything the core does (tests, read models rebuilt by recovery). */
+/**
+ * Optional observer of everything the core does (tests, read models rebuilt by recovery). Which
+ * matching handlers it has is read once, at construction.
+ */
 export type CoreListener = Partial<ExecutionSink>;
 
 export class ExchangeCore {
@@ -47,7 +50,7 @@ export class ExchangeCore {
     if (state === undefined) {
       this.sequencer = new Sequencer(marketSet, limits);
       this.ledger = new Ledger(marketSet, limits, new CreditLoop(this.sequencer, listener));
-      this.engine = new MatchingEngine(marketSet, limits, new MatchFanOut(this.ledger, listener));
+      this.engine = new MatchingEngine(marketSet, limits, matchSinkFor(this.ledger, listener));
       return;
     }
     assert(Number.isSafeInteger(state.lastSeq) && state.lastSeq >= 0, 'ExchangeCore.fromState: bad lastSeq');
@@ -55,7 +58,7 @@ export class ExchangeCore {
     assert(state.sequencer.nextSeq === state.lastSeq + 1, 'ExchangeCore.fromState: the sequencer is not right after lastSeq');
     this.sequencer = Sequencer.fromState(marketSet, limits, state.sequencer);
     this.ledger = Ledger.fromState(marketSet, limits, new CreditLoop(this.sequencer, listener), state.ledger);
-    this.engine = engineFromState(marketSet, limits, new MatchFanOut(this.ledger, listener), state.engine);
+    this.engine = engineFromState(marketSet, limits, matchSinkFor(this.ledger, listener), state.engine);
     this.lastProcessedSeq = state.lastSeq;
   }
 
@@ -113,6 +116,15 @@ class CreditLoop implements LedgerSink {
   onBalance(accountId: number, assetId: number, availableUnits: number, lockedUnits: number): void {
     this.listener.onBalance?.(accountId, assetId, availableUnits, lockedUnits);
   }
+}
+
+/**
+ * Where the engine's events go: straight to the ledger when the listener hears none of them (the
+ * benchmark, replay without read models), which saves a call per event; else through MatchFanOut.
+ */
+function matchSinkFor(ledger: Ledger, listener: CoreListener): MatchSink {
+  const hearsMatching = listener.onTrade !== undefined || listener.onOrderDone !== undefined || listener.onLevel !== undefined || listener.onCancelReject !== undefined;
+  return hearsMatching ? new MatchFanOut(ledger, listener) : ledger;
 }
 
 /** Matching events go to the ledger first (it is the authority), then to the listener. */

@@ -17,6 +17,12 @@ import { IdTable } from '../domain/id_table.ts';
 import { OrderPool } from './order_pool.ts';
 import { NIL, PriceTree, PriceTreeNodes } from './price_tree.ts';
 
+/**
+ * Entries per book of the price → level cache (a power of two). A book's resting prices cluster
+ * around the touch, so a thousand entries hold nearly all of its live levels without collisions.
+ */
+const LEVEL_CACHE_ENTRIES = 1024;
+
 export function bookOf(marketId: number, side: Side): number {
   return marketId * 2 + side;
 }
@@ -39,6 +45,13 @@ export class OrderBooks {
   readonly levelHead: Int32Array;
   readonly levelTail: Int32Array;
   readonly levelBook: Int32Array;
+  /**
+   * Direct-mapped cache in front of the trees' find: entry book × LEVEL_CACHE_ENTRIES + (price mod
+   * LEVEL_CACHE_ENTRIES) holds the level last used at such a price, or NIL. An entry is only a
+   * guess, trusted when the level still belongs to the book at that price (levelBook is NIL for a
+   * released level), so it is never cleared: a new order at a live price skips the tree walk.
+   */
+  private readonly levelCache: Int32Array;
 
   constructor(marketCount: number, ordersOpenMax: number) {
     assert(Number.isInteger(marketCount) && marketCount >= 1, 'OrderBooks: at least one market');
@@ -56,6 +69,7 @@ export class OrderBooks {
     this.levelHead = new Int32Array(ordersOpenMax);
     this.levelTail = new Int32Array(ordersOpenMax);
     this.levelBook = new Int32Array(ordersOpenMax);
+    this.levelCache = new Int32Array(marketCount * 2 * LEVEL_CACHE_ENTRIES).fill(NIL);
   }
 
   tree(book: number): PriceTree {
@@ -103,12 +117,19 @@ export class OrderBooks {
   }
 
   private levelFor(book: number, priceTicks: number): number {
+    const cacheAt = book * LEVEL_CACHE_ENTRIES + (priceTicks & (LEVEL_CACHE_ENTRIES - 1));
+    const cached = this.levelCache[cacheAt]!;
+    if (cached !== NIL && this.levelBook[cached] === book && this.levelPrice[cached] === priceTicks) return cached;
     const tree = this.tree(book);
     const side = (book & 1) as Side;
     const key = priorityKey(side, priceTicks);
     const found = tree.find(key);
-    if (found !== NIL) return found;
+    if (found !== NIL) {
+      this.levelCache[cacheAt] = found;
+      return found;
+    }
     const level = tree.insert(key);
+    this.levelCache[cacheAt] = level;
     this.levelPrice[level] = priceTicks;
     this.levelTotal[level] = 0;
     this.levelCount[level] = 0;
