@@ -20,9 +20,13 @@
  *   show latency at a moderate load.
  * - The same closed-loop windows with the layout 'sequencer+matching+settlement,wal' (the previous default).
  *
- * Run alone: node --import tsx --expose-gc bench/pipeline_bench.ts [--quick]
+ * Run alone: node --import tsx --expose-gc bench/pipeline_bench.ts [--quick] [--default-only]
+ * (--default-only: only npm start's layout, for quicker A/B comparisons; 'alternative' repeats it)
+ * With PIPELINE_BENCH_PROFILE_DIR=DIR set, the main thread is CPU-profiled during each measured
+ * segment only (not the recording, start-up or warm-up), one .cpuprofile per segment in DIR.
  */
 import * as fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
@@ -137,7 +141,7 @@ function planFor(quick: boolean): Plan {
     : { warmUpCommands: 300_000, warmUpMaxMs: 10_000, segmentCommands: 800_000, segmentMaxMs: 10_000, windows: [256, 1024, 4096, 16_384], fixedRateSeconds: 10 };
 }
 
-export async function benchPipeline(options: { quick: boolean }): Promise<PipelineBenchResult> {
+export async function benchPipeline(options: { quick: boolean; defaultOnly?: boolean }): Promise<PipelineBenchResult> {
   const plan = planFor(options.quick);
   // The opening deposits (accounts × assets), then what the default variant consumes at most.
   const fundingCommands = BENCH_FLOW.accounts * defaultMarketSet().assets.length;
@@ -148,9 +152,12 @@ export async function benchPipeline(options: { quick: boolean }): Promise<Pipeli
   progress(`pipeline: ${flow.describe()}; ${megabytes(flow.bytes).toFixed(0)} MB of columns`);
   collectGarbage();
   const defaultLayout = await benchVariant(flow, { ...plan, label: 'default', env: {}, fixedRate: true });
-  const alternative = await benchVariant(flow, { ...plan, label: 'alternative layout', env: { PIPELINE_THREADS: ALTERNATIVE_LAYOUT }, fixedRate: false });
+  const alternative =
+    options.defaultOnly === true
+      ? defaultLayout
+      : await benchVariant(flow, { ...plan, label: 'alternative layout', env: { PIPELINE_THREADS: ALTERNATIVE_LAYOUT }, fixedRate: false });
   // What the background snapshot worker costs (it replays the WAL through a core of its own).
-  const withoutSnapshots = options.quick
+  const withoutSnapshots = options.quick || options.defaultOnly === true
     ? undefined
     : await benchVariant(flow, {
         ...plan,
@@ -324,6 +331,31 @@ interface Segment {
   reject: (error: Error) => void;
 }
 
+/** The main thread's CPU profile of one measured segment, when PIPELINE_BENCH_PROFILE_DIR asks for it. */
+class SegmentProfiler {
+  private constructor(
+    private readonly session: Session,
+    private readonly dir: string,
+  ) {}
+
+  static async start(): Promise<SegmentProfiler | undefined> {
+    const dir = process.env.PIPELINE_BENCH_PROFILE_DIR;
+    if (dir === undefined || dir === '') return undefined;
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+    return new SegmentProfiler(session, dir);
+  }
+
+  async stop(name: string): Promise<void> {
+    const { profile } = await this.session.post('Profiler.stop');
+    this.session.disconnect();
+    fs.mkdirSync(this.dir, { recursive: true });
+    fs.writeFileSync(path.join(this.dir, `main-${name.replaceAll(/[^a-z0-9,+-]/gi, '_')}.cpuprofile`), JSON.stringify(profile));
+  }
+}
+
 /** Most commands in flight in the open loop: beyond it the rate is not being met anyway. */
 const OPEN_LOOP_IN_FLIGHT_MAX = 32_768;
 
@@ -345,6 +377,13 @@ class FlowDriver {
   private segment: Segment | undefined;
   private latencies: Float64Array;
   private latencyCount = 0;
+  /**
+   * Flow indices whose results came back since the last step: their latencies are taken with the
+   * step's one clock read, after them (so they err long, never short), as sends are stamped with it
+   * before they go. Two clock reads per command were a noticeable part of the main thread's work.
+   */
+  private readonly completed: Int32Array;
+  private completedCount = 0;
   private overloaded = 0;
   private stepScheduled = false;
   private readonly stepNow = (): void => this.step();
@@ -362,12 +401,14 @@ class FlowDriver {
     this.seqOf = new Float64Array(flow.length);
     this.waitingCancel = new Int32Array(flow.length).fill(-1);
     this.submittedAt = new Float64Array(flow.length);
+    this.completed = new Int32Array(flow.length);
     this.latencies = new Float64Array(1024);
   }
 
   /** Runs `run`, measuring throughput, latency, CPU and main-thread utilization of it. */
   async measure(run: () => Promise<number>, mode: 'window' | 'rate', window: number, ratePerSec: number): Promise<SegmentResult & { next: number }> {
     collectGarbage();
+    const profiler = await SegmentProfiler.start();
     this.latencyCount = 0;
     this.overloaded = 0;
     const cpuBefore = process.cpuUsage();
@@ -381,6 +422,7 @@ class FlowDriver {
     const mainCpuSec = mainThreadCpuSeconds() - mainCpuBefore;
     const threadsAfter = threadCpuSeconds();
     const utilization = performance.eventLoopUtilization(elu).utilization;
+    await profiler?.stop(`${this.pipeline.stageThreads().map(({ stages }) => stages).join(',')}-${mode}-${mode === 'window' ? window : ratePerSec}`);
     return {
       next,
       mode,
@@ -454,14 +496,15 @@ class FlowDriver {
       return;
     }
     const now = performance.now();
+    this.recordCompleted(now);
     if (now > segment.deadline) segment.end = Math.min(segment.end, segment.next);
     let open = true;
-    while (open && this.inFlight < segment.inFlightMax && this.ready.length > 0) open = this.send(this.ready.pop()!);
+    while (open && this.inFlight < segment.inFlightMax && this.ready.length > 0) open = this.send(this.ready.pop()!, now);
     const due =
       segment.ratePerSec === 0
         ? segment.end
         : Math.min(segment.end, segment.start + Math.floor(((now - segment.began) * segment.ratePerSec) / 1000));
-    while (open && this.inFlight < segment.inFlightMax && segment.next < due) open = this.send(segment.next++);
+    while (open && this.inFlight < segment.inFlightMax && segment.next < due) open = this.send(segment.next++, now);
     // Overloaded: results coming back will step again; with none in flight, try again next turn.
     if (!open && this.inFlight === 0) setImmediate(this.stepNow);
     if (segment.next >= segment.end && this.inFlight === 0 && this.ready.length === 0) {
@@ -470,8 +513,17 @@ class FlowDriver {
     }
   }
 
-  /** Submits one command of the flow; false when the pipeline was overloaded (the command waits in `ready`). */
-  private send(index: number): boolean {
+  /** The latencies of the results that came back since the last step, as of `now`. */
+  private recordCompleted(now: number): void {
+    for (let i = 0; i < this.completedCount; i++) this.latencies[this.latencyCount++] = now - this.submittedAt[this.completed[i]!]!;
+    this.completedCount = 0;
+  }
+
+  /**
+   * Submits one command of the flow, stamped `now` (read before it is sent) the first time;
+   * false when the pipeline was overloaded (the command waits in `ready`).
+   */
+  private send(index: number, now: number): boolean {
     const flow = this.flow;
     const command = flow.read(index, this.scratch);
     if (command.type === CommandType.Cancel) {
@@ -489,7 +541,7 @@ class FlowDriver {
       }
       if (target >= 0) command.orderId = targetSeq;
     }
-    if (this.submittedAt[index] === 0) this.submittedAt[index] = performance.now();
+    if (this.submittedAt[index] === 0) this.submittedAt[index] = now;
     // As POST /orders does it: the result by callback, tagged with the flow index (no Promise,
     // closure or result object per command).
     const status = this.pipeline.submitWith(command, this.onResultNow, index);
@@ -510,7 +562,7 @@ class FlowDriver {
   private onResult(index: number, seq: number, rejectCode: RejectCode): void {
     this.inFlight -= 1;
     this.scheduleStep();
-    this.latencies[this.latencyCount++] = performance.now() - this.submittedAt[index]!;
+    this.completed[this.completedCount++] = index;
     const accepted = rejectCode === RejectCode.None;
     this.seqOf[index] = accepted ? seq : -1;
     const recordedCode = this.flow.code[index]!;
@@ -536,7 +588,7 @@ class FlowDriver {
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const quick = process.argv.includes('--quick');
-  const result = await benchPipeline({ quick });
+  const result = await benchPipeline({ quick, defaultOnly: process.argv.includes('--default-only') });
   console.log(JSON.stringify(result, null, 2));
   console.log(`default layout: ${DEFAULT_THREAD_LAYOUT}`);
 }
