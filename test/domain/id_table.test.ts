@@ -17,6 +17,43 @@ describe('IdTable', () => {
     expect(index.delete(7)).toBe(false);
   });
 
+  it('finds an id from a hint only when the hinted bucket still holds it, and otherwise by probing', () => {
+    // 16 buckets, sequential homes: 3, 19 and 35 share home 3, so deletes shift them between buckets.
+    const table = new IdTable(8, 'hinted', 'sequential', 'bucket-scan');
+    const bucketOf3 = table.insert(3, 30);
+    const bucketOf19 = table.insert(19, 190);
+    const bucketOf35 = table.insert(35, 350);
+    expect([bucketOf3, bucketOf19, bucketOf35]).toEqual([3, 4, 5]);
+    for (const [id, bucket] of [[3, bucketOf3], [19, bucketOf19], [35, bucketOf35]] as const) {
+      expect(table.findHinted(id, bucket)).toBe(table.find(id));
+      expect(table.valueAt(table.findHinted(id, bucket))).toBe(id * 10);
+    }
+    // Wrong, out-of-range and absent hints fall back to the probe.
+    expect(table.findHinted(19, bucketOf3)).toBe(bucketOf19);
+    expect(table.findHinted(19, -1)).toBe(bucketOf19);
+    expect(table.findHinted(19, 1000)).toBe(bucketOf19);
+    expect(table.findHinted(51, bucketOf35)).toBe(-1);
+    // Nothing that cannot be inserted is found through a hint at an empty bucket either.
+    expect(table.findHinted(0, 0)).toBe(-1);
+    // After 3 leaves, 19 and 35 shift back a bucket: their old hints are stale and not trusted.
+    expect(table.deleteHinted(3, bucketOf3)).toBe(true);
+    expect(table.findHinted(35, bucketOf35)).toBe(bucketOf35 - 1);
+    expect(table.deleteHinted(35, bucketOf35)).toBe(true);
+    expect(table.get(35)).toBe(NIL);
+    expect(table.get(19)).toBe(190);
+    expect(table.deleteHinted(35, bucketOf35)).toBe(false);
+    // Robin Hood: an insert that displaces others reports where the new id itself landed.
+    const displacing = new IdTable(8, 'hinted', 'sequential', 'bucket-scan');
+    displacing.insert(3, 1);
+    displacing.insert(19, 2); // bucket 4, one from home
+    expect(displacing.insert(5, 3)).toBe(5); // at home
+    // 35 (home 3) passes 3 and 19, then takes bucket 5 from 5 (at home, nearer than 35 would be).
+    expect(displacing.insert(35, 4)).toBe(5);
+    expect(displacing.find(35)).toBe(5);
+    expect(displacing.find(5)).toBe(6);
+    expect(displacing.get(5)).toBe(3);
+  });
+
   it('visits every entry and sorts them by id', () => {
     const table = new IdTable(8);
     for (const id of [30, 5, 2 ** 35, 17]) table.insert(id, id % 7);

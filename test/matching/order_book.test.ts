@@ -45,6 +45,29 @@ describe('OrderBooks', () => {
     books.checkInvariants();
   });
 
+  it('files orders at prices that share a level-cache entry, and at a price whose level was released and reused, under the right level', () => {
+    const books = new OrderBooks(2, 16);
+    const asks = bookOf(0, Side.Sell);
+    const bids = bookOf(1, Side.Buy);
+    // 100, 1124 and 2148 share a cache entry (the cache holds 1024 prices per book).
+    const low = books.rest(asks, 100, 1, 1, 5, 0);
+    const high = books.rest(asks, 1124, 2, 1, 7, 0);
+    expect(high).not.toBe(low);
+    expect(books.rest(asks, 100, 3, 1, 1, 0)).toBe(low);
+    expect(books.rest(asks, 1124, 4, 1, 1, 0)).toBe(high);
+    // Empty the level at 1124: its node is released and the next new level (another book) reuses it.
+    books.remove(books.index.get(2), 2);
+    books.remove(books.index.get(4), 4);
+    const reused = books.rest(bids, 1124, 5, 1, 2, 0);
+    expect(reused).toBe(high);
+    const again = books.rest(asks, 1124, 6, 1, 4, 0);
+    expect(again).not.toBe(reused);
+    expect(books.rest(asks, 2148, 7, 1, 3, 0)).not.toBe(again);
+    expect(levelsOf(books, asks)).toEqual([[100, 6, 2], [1124, 4, 1], [2148, 3, 1]]);
+    expect(levelsOf(books, bids)).toEqual([[1124, 2, 1]]);
+    books.checkInvariants();
+  });
+
   it('tells whether a taker limit crosses the best level (equal price crosses)', () => {
     const books = new OrderBooks(1, 8);
     const asks = bookOf(0, Side.Sell);

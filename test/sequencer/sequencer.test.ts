@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/domain/assert.ts';
 import type { Command } from '../../src/domain/commands.ts';
-import { CommandType, OrderType, Side, TimeInForce, createCommand } from '../../src/domain/commands.ts';
+import { CLIENT_ORDER_ID_PATTERN, CommandType, OrderType, Side, TimeInForce, createCommand } from '../../src/domain/commands.ts';
 import { UNITS_MAX } from '../../src/domain/fixed_point.ts';
 import type { CoreLimits } from '../../src/domain/limits.ts';
 import { DEFAULT_CORE_LIMITS } from '../../src/domain/limits.ts';
@@ -284,6 +284,13 @@ describe('Sequencer: placing orders', () => {
     expectRejected(sequencer, { ...limit(1, ETH_USDT, Side.Buy, 10, 1), timeInForce: 3 as TimeInForce }, RejectCode.Validation);
     expectRejected(sequencer, limit(1, ETH_USDT, Side.Buy, 10, 1, { clientOrderId: 'has space' }), RejectCode.Validation);
     expectRejected(sequencer, limit(1, ETH_USDT, Side.Buy, 10, 1, { clientOrderId: 'x'.repeat(37) }), RejectCode.Validation);
+    // The pre-check tests clientOrderIds character by character: it must agree with CLIENT_ORDER_ID_PATTERN,
+    // at the edges of each allowed range and beyond ASCII.
+    const edges = ['/', '0', '9', ':', '@', 'A', 'Z', '[', '`', 'a', 'z', '{', '_', '-', '.', '\u00e9', '\u0130', '\ud83d\ude00', '\u0000'];
+    for (const text of [...edges, ...edges.map((edge) => `ok${edge}`), 'y'.repeat(36), 'y'.repeat(35) + '\u00e9']) {
+      const code = sequencer.submit(limit(1, ETH_USDT, Side.Buy, 10, 1, { clientOrderId: text }), 1_000);
+      expect(code === RejectCode.Validation, JSON.stringify(text)).toBe(!CLIENT_ORDER_ID_PATTERN.test(text));
+    }
     expectRejected(sequencer, { ...limit(1, ETH_USDT, Side.Buy, 10, 1), quoteQtyUnits: 5 }, RejectCode.Validation);
     expectRejected(sequencer, { ...marketBuy(1, ETH_USDT, 10), priceTicks: 5 }, RejectCode.Validation);
     expectRejected(sequencer, { ...marketBuy(1, ETH_USDT, 10), qtySteps: 5 }, RejectCode.Validation);
