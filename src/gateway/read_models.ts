@@ -201,6 +201,14 @@ const STATUS_CODE_OF_DONE: Readonly<Record<DoneReason, number>> = {
   [DoneReason.Expired]: STATUS_NAMES.indexOf(DONE_STATUS[DoneReason.Expired]),
   [DoneReason.Cancelled]: STATUS_NAMES.indexOf(DONE_STATUS[DoneReason.Cancelled]),
 };
+/**
+ * orderId → slot. Iterated only to export state or to grow, so by scanning its buckets: no dense
+ * list to write at a random place on every insert and delete (as the engine's and the ledger's).
+ */
+function orderIndex(capacity: number): IdTable {
+  return new IdTable(capacity, 'read model orders', 'sequential', 'bucket-scan');
+}
+
 /** The end of a linked list of slots. */
 const NONE = -1;
 /** fillCount of an order restored from a snapshot that had already dropped its fills. */
@@ -330,15 +338,16 @@ class OrderColumns {
     this.freeCount = capacity - count;
   }
 
-  release(slot: number): void {
-    this.clientOrderId[slot] = '';
+  /** `withClientOrderId`: the slot's clientOrderId is not '' (only then is it cleared: a cold write less). */
+  release(slot: number, withClientOrderId: boolean): void {
+    if (withClientOrderId) this.clientOrderId[slot] = '';
     this.freeSlots[this.freeCount] = slot;
     this.freeCount += 1;
   }
 
   clear(): void {
     this.freeCount = 0;
-    for (let slot = this.capacity - 1; slot >= 0; slot -= 1) this.release(slot);
+    for (let slot = this.capacity - 1; slot >= 0; slot -= 1) this.release(slot, true);
   }
 
   private grow(capacity: number): void {
@@ -487,7 +496,7 @@ export class ReadModels implements ExecutionSink {
   readonly fundingResultsMax: number;
 
   private readonly columns = new OrderColumns();
-  private slotByOrderId = new IdTable(ORDER_SLOTS_INITIAL, 'read model orders', 'sequential');
+  private slotByOrderId = orderIndex(ORDER_SLOTS_INITIAL);
   private readonly fills: FillRing;
   private readonly accounts: AccountColumns;
   private readonly assetCount: number;
@@ -497,8 +506,15 @@ export class ReadModels implements ExecutionSink {
   private readonly books: BookLevels[];
   private readonly trades: TradeHistory[];
 
-  /** Closed orders, oldest first: a ring of orderIds. */
+  /**
+   * Closed orders, oldest first: a ring of orderIds, with each one's slot and whether it has a
+   * clientOrderId beside it. Evicting the oldest then touches only what must change (its index entry
+   * and, for one with a clientOrderId, that lookup): its columns were written ~closedOrdersMax orders
+   * ago and are long out of the cache, and reading them back cost the main thread a cache miss each.
+   */
   private readonly closedRing: Float64Array;
+  private readonly closedSlots: Int32Array;
+  private readonly closedWithClientOrderId: Uint8Array;
   private closedHead = 0;
   private closedCount = 0;
 
@@ -524,6 +540,8 @@ export class ReadModels implements ExecutionSink {
       this.trades.push(new TradeHistory(this.tradesMax));
     }
     this.closedRing = new Float64Array(this.closedOrdersMax);
+    this.closedSlots = new Int32Array(this.closedOrdersMax);
+    this.closedWithClientOrderId = new Uint8Array(this.closedOrdersMax);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -670,7 +688,7 @@ export class ReadModels implements ExecutionSink {
     columns.closedSeq[slot] = event.seq;
     this.unlinkOpen(slot);
     this.openCount -= 1;
-    this.retainClosed(event.orderId);
+    this.retainClosed(event.orderId, slot);
   }
 
   onLevel(event: Readonly<LevelEvent>): void {
@@ -879,7 +897,7 @@ export class ReadModels implements ExecutionSink {
   /** Back to empty, as constructed: recovery giving up on a snapshot it had started to restore. */
   reset(): void {
     this.columns.clear();
-    this.slotByOrderId = new IdTable(this.columns.capacity, 'read model orders', 'sequential');
+    this.slotByOrderId = orderIndex(this.columns.capacity);
     this.orderIdByClientOrderId.clear();
     this.accounts.reset();
     this.fundingResults.clear();
@@ -928,7 +946,7 @@ export class ReadModels implements ExecutionSink {
 
     const columns = this.columns;
     columns.takeFirst(count);
-    if (columns.capacity > this.slotByOrderId.capacity) this.slotByOrderId = new IdTable(columns.capacity, 'read model orders', 'sequential');
+    if (columns.capacity > this.slotByOrderId.capacity) this.slotByOrderId = orderIndex(columns.capacity);
     columns.orderId.set(orders.orderId);
     columns.accountId.set(orders.accountId);
     columns.marketId.set(orders.marketId);
@@ -985,10 +1003,12 @@ export class ReadModels implements ExecutionSink {
       const slot = this.slotByOrderId.get(ids[index]!);
       if (!(slot !== ABSENT && this.columns.closedSeq[slot] !== 0)) invariantBroken(`ReadModels.restoreState: closed order ${ids[index]} unknown or open`);
       if (index < evicted) {
-        this.forgetOrder(slot);
+        this.forgetOrder(ids[index]!, slot, this.columns.clientOrderId[slot] !== '');
         continue;
       }
       this.closedRing[this.closedCount] = ids[index]!;
+      this.closedSlots[this.closedCount] = slot;
+      this.closedWithClientOrderId[this.closedCount] = this.columns.clientOrderId[slot] !== '' ? 1 : 0;
       this.closedCount += 1;
     }
     this.closedHead = 0;
@@ -1060,10 +1080,10 @@ export class ReadModels implements ExecutionSink {
   }
 
   private allocateOrder(orderId: number, accountId: number, clientOrderId: string): number {
-    if (this.slotByOrderId.has(orderId)) invariantBroken(`ReadModels: order ${orderId} placed twice`);
     const columns = this.columns;
     const slot = columns.allocate();
     if (columns.capacity > this.slotByOrderId.capacity) this.growIndex();
+    // Throws (InvariantError) for an orderId already present: an order placed twice.
     this.slotByOrderId.insert(orderId, slot);
     columns.orderId[slot] = orderId;
     columns.accountId[slot] = accountId;
@@ -1074,7 +1094,7 @@ export class ReadModels implements ExecutionSink {
 
   /** The columns doubled: a table as large, rebuilt from the slots in use. */
   private growIndex(): void {
-    const grown = new IdTable(this.columns.capacity, 'read model orders', 'sequential');
+    const grown = orderIndex(this.columns.capacity);
     this.slotByOrderId.forEach((orderId, slot) => grown.insert(orderId, slot));
     this.slotByOrderId = grown;
   }
@@ -1110,33 +1130,35 @@ export class ReadModels implements ExecutionSink {
   }
 
   /** Appends a just-closed order to the ring, evicting the oldest closed order when full. */
-  private retainClosed(orderId: number): void {
+  private retainClosed(orderId: number, slot: number): void {
     if (this.closedCount === this.closedOrdersMax) this.evictOldestClosed();
     const index = (this.closedHead + this.closedCount) % this.closedOrdersMax;
     this.closedRing[index] = orderId;
+    this.closedSlots[index] = slot;
+    this.closedWithClientOrderId[index] = this.columns.clientOrderId[slot] !== '' ? 1 : 0;
     this.closedCount += 1;
   }
 
   private evictOldestClosed(): void {
-    const orderId = this.closedRing[this.closedHead]!;
-    const slot = this.slotByOrderId.get(orderId);
-    if (!(slot !== ABSENT && this.columns.closedSeq[slot] !== 0)) invariantBroken(`ReadModels: closed order ${orderId} missing`);
-    this.forgetOrder(slot);
-    this.closedHead = (this.closedHead + 1) % this.closedOrdersMax;
+    const head = this.closedHead;
+    this.forgetOrder(this.closedRing[head]!, this.closedSlots[head]!, this.closedWithClientOrderId[head] === 1);
+    this.closedHead = (head + 1) % this.closedOrdersMax;
     this.closedCount -= 1;
   }
 
-  /** Drops a closed order and its clientOrderId entry (when it still points at this order). */
-  private forgetOrder(slot: number): void {
+  /**
+   * Drops a closed order and its clientOrderId entry (when it still points at this order). Its
+   * index entry must name `slot`: the one check that the ring and the index agree.
+   */
+  private forgetOrder(orderId: number, slot: number, withClientOrderId: boolean): void {
+    const indexed = this.slotByOrderId.take(orderId);
+    if (indexed !== slot) invariantBroken(`ReadModels: closed order ${orderId} is not indexed at its slot ${slot} (${indexed})`);
     const columns = this.columns;
-    const orderId = columns.orderId[slot]!;
-    const clientOrderId = columns.clientOrderId[slot]!;
-    if (clientOrderId !== '') {
-      const key = clientOrderIdKey(columns.accountId[slot]!, clientOrderId);
+    if (withClientOrderId) {
+      const key = clientOrderIdKey(columns.accountId[slot]!, columns.clientOrderId[slot]!);
       if (this.orderIdByClientOrderId.get(key) === orderId) this.orderIdByClientOrderId.delete(key);
     }
-    if (!this.slotByOrderId.delete(orderId)) invariantBroken(`ReadModels: order ${orderId} is not indexed`);
-    columns.release(slot);
+    columns.release(slot, withClientOrderId);
   }
 
   private recordFunding(command: Readonly<Command>): void {
