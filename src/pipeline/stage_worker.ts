@@ -16,7 +16,7 @@ import type { Stage } from '../ring/stage.ts';
 import { Sequencer } from '../sequencer/sequencer.ts';
 import { SequencerStage } from '../sequencer/sequencer_stage.ts';
 import { Ledger } from '../settlement/ledger.ts';
-import { RingLedgerSink, SettlementStage } from '../settlement/settlement_stage.ts';
+import { REPORTS_STAGING_SLOTS, RingLedgerSink, SettlementStage } from '../settlement/settlement_stage.ts';
 import type { WalConfig } from '../wal/wal_config.ts';
 import { walFileLayerFromEnv } from '../wal/fault_injection.ts';
 import { WalStage } from '../wal/wal_stage.ts';
@@ -88,10 +88,11 @@ for (const name of names) {
     engine = engineFromState(data.marketSet, data.limits, new RingMatchSink(events), stateOf(data.state.engine, name));
     stages.push(new MatchingStage(engine, { durable: wiring.inbox('WM'), events }));
   } else {
-    const reports = wiring.outbox('TG', 64);
+    const reports = wiring.outbox('TG', REPORTS_STAGING_SLOTS);
     const credits = wiring.outbox('TS', 64);
-    ledger = Ledger.fromState(data.marketSet, data.limits, new RingLedgerSink(reports, credits), stateOf(data.state.ledger, name));
-    stages.push(new SettlementStage(ledger, { events: wiring.inbox('MT'), reports, credits }));
+    const sink = new RingLedgerSink(reports, credits);
+    ledger = Ledger.fromState(data.marketSet, data.limits, sink, stateOf(data.state.ledger, name));
+    stages.push(new SettlementStage(ledger, sink, { events: wiring.inbox('MT'), reports, credits }));
   }
 }
 

@@ -13,7 +13,8 @@
 import { Worker } from 'node:worker_threads';
 import { assert } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
-import { CommandType, copyCommand } from '../domain/commands.ts';
+import { CommandType, createCommand } from '../domain/commands.ts';
+import type { OrderType, Side, TimeInForce } from '../domain/commands.ts';
 import type { ExecutionSink } from '../domain/events.ts';
 import type { CoreLimits } from '../domain/limits.ts';
 import type { MarketSet } from '../domain/markets.ts';
@@ -26,23 +27,23 @@ import { Ledger } from '../settlement/ledger.ts';
 import { engineFromState } from '../core/core_state.ts';
 import {
   MessageTag,
+  createAcceptedMessage,
   createBalanceMessage,
   createCancelRejectEvent,
   createCommandEndMessage,
-  createCommandMessage,
   createLevelEvent,
   createOrderDoneEvent,
   createRejectMessage,
   createTradeEvent,
+  decodeAccepted,
   decodeBalance,
   decodeCancelReject,
-  decodeCommand,
   decodeCommandEnd,
   decodeLevel,
   decodeOrderDone,
   decodeReject,
   decodeTrade,
-  encodeCommand,
+  encodeCommandOf,
   readTag,
 } from '../ring/messages.ts';
 import type { Inbox } from '../ring/ring_endpoints.ts';
@@ -113,19 +114,22 @@ export interface StopReport extends StateSummary {
 }
 
 /**
- * The requests in flight, in preallocated columns: a request id is a slot + 1 (0 means "no
- * request" on the rings), taken from a stack of free slots at submit and given back when its
- * result arrives. Bounded: with every slot taken, submit answers "overloaded" (503), as for a full ring.
+ * The requests in flight, in preallocated rows: a request id is a slot + 1 (0 means "no request"
+ * on the rings), taken from a stack of free slots at submit and given back when its result
+ * arrives. Bounded: with every slot taken, submit answers "overloaded" (503), as for a full ring.
+ *
+ * A row holds the request's submit time, the caller's tag and every field of its command but the
+ * two the sequencer stamps (seq, timestamp): settlement then reports an accepted command with those
+ * two alone (Accepted on T→G) and the command is rebuilt here, instead of travelling back in full.
+ * The most recently freed slot is taken first, so the rows in use stay few and warm in the cache.
  */
 class PendingRequests {
   readonly capacity: number;
   private readonly callbacks: (SubmitCallback | undefined)[];
-  private readonly startedAt: Float64Array;
-  private readonly tags: Float64Array;
-  /**
-   * The clientOrderId each request was submitted with: when its command comes back on T→G the
-   * decoder compares the slot's bytes with this string and keeps it, instead of building a new one.
-   */
+  private readonly f64: Float64Array;
+  private readonly u32: Uint32Array;
+  private readonly bytes: Uint8Array;
+  /** The command's clientOrderId (the caller's string, kept as it is). */
   private readonly clientOrderIds: string[];
   private readonly freeSlots: Int32Array;
   private freeCount: number;
@@ -133,8 +137,10 @@ class PendingRequests {
   constructor(capacity: number) {
     this.capacity = capacity;
     this.callbacks = new Array<SubmitCallback | undefined>(capacity).fill(undefined);
-    this.startedAt = new Float64Array(capacity);
-    this.tags = new Float64Array(capacity);
+    const rows = new ArrayBuffer(capacity * ROW_BYTES);
+    this.f64 = new Float64Array(rows);
+    this.u32 = new Uint32Array(rows);
+    this.bytes = new Uint8Array(rows);
     this.clientOrderIds = new Array<string>(capacity).fill('');
     this.freeSlots = new Int32Array(capacity);
     for (let slot = 0; slot < capacity; slot += 1) this.freeSlots[slot] = capacity - 1 - slot;
@@ -158,26 +164,74 @@ class PendingRequests {
     this.freeCount += 1;
   }
 
-  attach(requestId: number, onResult: SubmitCallback, tag: number, startedAt: number, clientOrderId: string): void {
-    this.callbacks[requestId - 1] = onResult;
-    this.tags[requestId - 1] = tag;
-    this.startedAt[requestId - 1] = startedAt;
-    this.clientOrderIds[requestId - 1] = clientOrderId;
+  /** `command` was encoded (so checked) before: its fields are stored as they are. */
+  attach(requestId: number, onResult: SubmitCallback, tag: number, startedAt: number, command: Readonly<Command>): void {
+    const slot = requestId - 1;
+    this.callbacks[slot] = onResult;
+    this.clientOrderIds[slot] = command.clientOrderId;
+    const d = slot * ROW_F64;
+    const f64 = this.f64;
+    f64[d + ROW_STARTED_AT] = startedAt;
+    f64[d + ROW_TAG] = tag;
+    f64[d + ROW_AMOUNT_UNITS] = command.amountUnits;
+    f64[d + ROW_PRICE_TICKS] = command.priceTicks;
+    f64[d + ROW_QTY_STEPS] = command.qtySteps;
+    f64[d + ROW_QUOTE_QTY_UNITS] = command.quoteQtyUnits;
+    f64[d + ROW_ORDER_ID] = command.orderId;
+    const w = slot * ROW_U32;
+    const u32 = this.u32;
+    u32[w + ROW_ACCOUNT_ID] = command.accountId;
+    u32[w + ROW_ASSET_ID] = command.assetId;
+    u32[w + ROW_MARKET_ID] = command.marketId;
+    const b = slot * ROW_BYTES;
+    const bytes = this.bytes;
+    bytes[b + ROW_TYPE] = command.type;
+    bytes[b + ROW_SIDE] = command.side;
+    bytes[b + ROW_ORDER_TYPE] = command.orderType;
+    bytes[b + ROW_TIME_IN_FORCE] = command.timeInForce;
+    bytes[b + ROW_POST_ONLY] = command.postOnly ? 1 : 0;
+  }
+
+  /** Whether `requestId` is a request in flight. */
+  inFlight(requestId: number): boolean {
+    const slot = requestId - 1;
+    return slot >= 0 && slot < this.capacity && this.callbacks[slot] !== undefined;
+  }
+
+  /** The command a request in flight was submitted with, stamped with `seq` and `timestampMs`, into `into`. */
+  commandOf(requestId: number, seq: number, timestampMs: number, into: Command): Command {
+    const slot = requestId - 1;
+    const d = slot * ROW_F64;
+    const w = slot * ROW_U32;
+    const b = slot * ROW_BYTES;
+    const { f64, u32, bytes } = this;
+    into.type = bytes[b + ROW_TYPE] as CommandType;
+    into.seq = seq;
+    into.timestampMs = timestampMs;
+    into.accountId = u32[w + ROW_ACCOUNT_ID]!;
+    into.assetId = u32[w + ROW_ASSET_ID]!;
+    into.amountUnits = f64[d + ROW_AMOUNT_UNITS]!;
+    into.marketId = u32[w + ROW_MARKET_ID]!;
+    into.side = bytes[b + ROW_SIDE] as Side;
+    into.orderType = bytes[b + ROW_ORDER_TYPE] as OrderType;
+    into.timeInForce = bytes[b + ROW_TIME_IN_FORCE] as TimeInForce;
+    into.postOnly = bytes[b + ROW_POST_ONLY] === 1;
+    into.priceTicks = f64[d + ROW_PRICE_TICKS]!;
+    into.qtySteps = f64[d + ROW_QTY_STEPS]!;
+    into.quoteQtyUnits = f64[d + ROW_QUOTE_QTY_UNITS]!;
+    into.clientOrderId = this.clientOrderIds[slot]!;
+    into.orderId = f64[d + ROW_ORDER_ID]!;
+    return into;
   }
 
   /** When a request in flight was submitted (performance.now()). */
   startedAtOf(requestId: number): number {
-    return this.startedAt[requestId - 1] ?? 0;
+    return this.f64[(requestId - 1) * ROW_F64 + ROW_STARTED_AT] ?? 0;
   }
 
   /** The caller's tag of a request in flight. */
   tagOf(requestId: number): number {
-    return this.tags[requestId - 1] ?? 0;
-  }
-
-  /** The clientOrderId a request in flight was submitted with ('' for none or an unknown id). */
-  clientOrderIdOf(requestId: number): string {
-    return this.clientOrderIds[requestId - 1] ?? '';
+    return this.f64[(requestId - 1) * ROW_F64 + ROW_TAG] ?? 0;
   }
 
   /** Completes a request: its callback, or undefined for an id not in flight. */
@@ -193,6 +247,30 @@ class PendingRequests {
     return onResult;
   }
 }
+
+/** A pending request's row: f64 fields first, then u32, then u8 (indexes in each view's units). */
+const ROW_BYTES = 80;
+const ROW_F64 = ROW_BYTES / 8;
+const ROW_U32 = ROW_BYTES / 4;
+const ROW_STARTED_AT = 0;
+const ROW_TAG = 1;
+const ROW_AMOUNT_UNITS = 2;
+const ROW_PRICE_TICKS = 3;
+const ROW_QTY_STEPS = 4;
+const ROW_QUOTE_QTY_UNITS = 5;
+const ROW_ORDER_ID = 6;
+const ROW_ACCOUNT_ID = 14; // bytes 56..59
+const ROW_ASSET_ID = 15;
+const ROW_MARKET_ID = 16;
+const ROW_TYPE = 68;
+const ROW_SIDE = 69;
+const ROW_ORDER_TYPE = 70;
+const ROW_TIME_IN_FORCE = 71;
+const ROW_POST_ONLY = 72;
+assert(ROW_BYTES % 8 === 0, 'pending requests: rows keep their f64 fields aligned');
+assert((ROW_ORDER_ID + 1) * 8 <= ROW_ACCOUNT_ID * 4, 'pending requests: the f64 fields end before the u32 fields');
+assert(ROW_MARKET_ID * 4 + 4 <= ROW_TYPE, 'pending requests: the u32 fields end before the byte fields');
+assert(ROW_POST_ONLY < ROW_BYTES, 'pending requests: the byte fields fit the row');
 
 /** Messages handled per turn of the main-thread consumer before it yields to HTTP. */
 const CONSUME_BATCH_MAX = 8192;
@@ -231,8 +309,8 @@ export class ThreadedPipeline implements PipelineHandle {
     if (this.commandsRing!.publish() > 0) this.wiring!.ringDoorbellOf('GS');
   };
   private readonly scratch = {
-    message: createCommandMessage(),
-    command: createCommandMessage(),
+    accepted: createAcceptedMessage(),
+    command: createCommand(),
     trade: createTradeEvent(),
     done: createOrderDoneEvent(),
     level: createLevelEvent(),
@@ -345,11 +423,8 @@ export class ThreadedPipeline implements PipelineHandle {
       ring.unclaim();
       return SubmitStatus.Overloaded;
     }
-    const message = this.scratch.message;
-    message.requestId = requestId;
-    copyCommand(command, message.command);
     try {
-      encodeCommand(ring, offset, message);
+      encodeCommandOf(ring, offset, requestId, command);
     } catch (error) {
       ring.unclaim();
       this.pending.giveBack(requestId);
@@ -364,7 +439,7 @@ export class ThreadedPipeline implements PipelineHandle {
       this.batchStartedAt = performance.now();
       setImmediate(this.publishCommands);
     }
-    this.pending.attach(requestId, onResult, tag, this.batchStartedAt, command.clientOrderId);
+    this.pending.attach(requestId, onResult, tag, this.batchStartedAt, command);
     return SubmitStatus.Submitted;
   }
 
@@ -531,11 +606,13 @@ export class ThreadedPipeline implements PipelineHandle {
     for (let i = 0; i < count; i++) {
       const offset = reports.offset(i);
       switch (readTag(views, offset)) {
-        case MessageTag.Command: {
-          // The clientOrderId the request was submitted with: decoding keeps it when the bytes match.
-          const command = scratch.command.command;
-          command.clientOrderId = this.pending.clientOrderIdOf(views.u32[(offset >>> 2) + 1]!);
-          sink.onCommand(decodeCommand(views, offset, scratch.command).command);
+        case MessageTag.Accepted: {
+          const accepted = decodeAccepted(views, offset, scratch.accepted);
+          if (!this.pending.inFlight(accepted.requestId)) {
+            this.die(new Error(`pipeline: an accepted command came back for unknown request ${accepted.requestId}`));
+            return count;
+          }
+          sink.onCommand(this.pending.commandOf(accepted.requestId, accepted.seq, accepted.timestampMs, scratch.command));
           break;
         }
         case MessageTag.Trade:
@@ -557,9 +634,14 @@ export class ThreadedPipeline implements PipelineHandle {
         }
         case MessageTag.CommandEnd: {
           const end = decodeCommandEnd(views, offset, scratch.end);
-          sink.onCommandEnd(scratch.command.command);
+          // Framing: the command this ends is the one the last Accepted began.
+          if (!(end.seq === scratch.command.seq && end.requestId === scratch.accepted.requestId)) {
+            this.die(new Error(`pipeline: CommandEnd of seq ${end.seq} does not end the command of seq ${scratch.command.seq}`));
+            return count;
+          }
+          sink.onCommandEnd(scratch.command);
           this.lastSeqValue = end.seq;
-          if (end.requestId !== 0) this.complete(end.requestId, end.seq, RejectCode.None, 0);
+          this.complete(end.requestId, end.seq, RejectCode.None, 0);
           break;
         }
         default:

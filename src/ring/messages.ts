@@ -5,7 +5,9 @@
  * Which ring carries what (DESIGN.md):
  *   G→S, S→W, W→M   Command
  *   M→T             Command, then its Trade / OrderDone / Level / CancelReject events, then CommandEnd
- *   T→G             the same as M→T, plus Balance (and Durable for health)
+ *   T→G             Accepted (in place of the Command: the gateway kept the command it submitted),
+ *                   the events as on M→T, the command's Balance changes (one per account and
+ *                   asset it touched, with their final values), then CommandEnd (and Durable for health)
  *   S→G             Reject (pre-check refusals: no seq, never logged)
  *   T→S             Credit, OrderClosed
  *
@@ -44,6 +46,7 @@
  *   Balance (32 bytes)         0 u32 tag=10  4 u32 accountId  8 u32 assetId
  *                             16 f64 availableUnits  24 f64 lockedUnits
  *   Durable (16 bytes)         0 u32 tag=11  8 f64 durableSeq
+ *   Accepted (24 bytes)        0 u32 tag=12  4 u32 requestId  8 f64 seq  16 f64 timestampMs
  */
 import { InvariantError, assert } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
@@ -81,6 +84,7 @@ export const MessageTag = {
   OrderClosed: 9,
   Balance: 10,
   Durable: 11,
+  Accepted: 12,
 } as const;
 export type MessageTag = (typeof MessageTag)[keyof typeof MessageTag];
 
@@ -97,6 +101,7 @@ export const MESSAGE_BYTES: Readonly<Record<MessageTag, number>> = {
   [MessageTag.OrderClosed]: 16,
   [MessageTag.Balance]: 32,
   [MessageTag.Durable]: 16,
+  [MessageTag.Accepted]: 24,
 };
 
 // ── Message shapes not already in domain/ ────────────────────────────────────────────────────
@@ -138,6 +143,16 @@ export interface BalanceMessage {
 
 export interface DurableMessage {
   durableSeq: number;
+}
+
+/**
+ * A command the sequencer accepted, as settlement tells the gateway: what the sequencer stamped on
+ * it. The gateway kept every other field of the command it submitted under `requestId`.
+ */
+export interface AcceptedMessage {
+  requestId: number;
+  seq: number;
+  timestampMs: number;
 }
 
 export function createCommandMessage(): CommandMessage {
@@ -198,9 +213,13 @@ export function createDurableMessage(): DurableMessage {
   return { durableSeq: 0 };
 }
 
+export function createAcceptedMessage(): AcceptedMessage {
+  return { requestId: 0, seq: 0, timestampMs: 0 };
+}
+
 // ── Module-load checks ───────────────────────────────────────────────────────────────────────
 
-const TAG_MAX = MessageTag.Durable;
+const TAG_MAX = MessageTag.Accepted;
 export const COMMAND_CLIENT_ORDER_ID_BYTE = 88;
 
 assert(MESSAGE_SLOT_BYTES % 8 === 0, 'messages: slot size is a multiple of 8');
@@ -292,9 +311,7 @@ function checkClientOrderId(clientOrderId: string): void {
   }
 }
 
-function checkCommandMessage(message: Readonly<CommandMessage>): void {
-  const command = message.command;
-  checkU32(message.requestId, 'requestId');
+function checkCommand(command: Readonly<Command>): void {
   checkEnum(command.type, COMMAND_TYPES, 'command.type');
   checkEnum(command.side, SIDES, 'command.side');
   checkEnum(command.orderType, ORDER_TYPES, 'command.orderType');
@@ -314,11 +331,17 @@ function checkCommandMessage(message: Readonly<CommandMessage>): void {
 }
 
 export function encodeCommand(views: SlotViews, offset: number, message: Readonly<CommandMessage>): void {
+  encodeCommandOf(views, offset, message.requestId, message.command);
+}
+
+/** `encodeCommand` of a command and a request id held apart (the gateway encodes the caller's command as it is). */
+export function encodeCommandOf(views: SlotViews, offset: number, requestId: number, command: Readonly<Command>): void {
   checkSlot(views, offset);
-  checkCommandMessage(message);
+  checkU32(requestId, 'requestId');
+  checkCommand(command);
   views.u32[offset >>> 2] = MessageTag.Command;
-  views.u32[(offset >>> 2) + 1] = message.requestId;
-  writeCommandBody(views, offset, message.command);
+  views.u32[(offset >>> 2) + 1] = requestId;
+  writeCommandBody(views, offset, command);
 }
 
 /**
@@ -671,5 +694,26 @@ export function encodeDurable(views: SlotViews, offset: number, message: Readonl
 export function decodeDurable(views: SlotViews, offset: number, into: DurableMessage): DurableMessage {
   checkTag(views, offset, MessageTag.Durable);
   into.durableSeq = checkUnits(views.f64[(offset >>> 3) + 1] ?? NaN, 'durable.durableSeq');
+  return into;
+}
+
+export function encodeAccepted(views: SlotViews, offset: number, message: Readonly<AcceptedMessage>): void {
+  checkSlot(views, offset);
+  checkU32(message.requestId, 'accepted.requestId');
+  checkUnits(message.seq, 'accepted.seq');
+  checkUnits(message.timestampMs, 'accepted.timestampMs');
+  const d = offset >>> 3;
+  views.u32[offset >>> 2] = MessageTag.Accepted;
+  views.u32[(offset >>> 2) + 1] = message.requestId;
+  views.f64[d + 1] = message.seq;
+  views.f64[d + 2] = message.timestampMs;
+}
+
+export function decodeAccepted(views: SlotViews, offset: number, into: AcceptedMessage): AcceptedMessage {
+  checkTag(views, offset, MessageTag.Accepted);
+  const d = offset >>> 3;
+  into.requestId = views.u32[(offset >>> 2) + 1] ?? 0;
+  into.seq = checkUnits(views.f64[d + 1] ?? NaN, 'accepted.seq');
+  into.timestampMs = checkUnits(views.f64[d + 2] ?? NaN, 'accepted.timestampMs');
   return into;
 }

@@ -10,7 +10,23 @@ import type { SubmitCallback, SubmitResult } from '../../src/pipeline/pipeline_h
 import { RejectCode } from '../../src/domain/reject_codes.ts';
 import type { ThreadedPipeline } from '../../src/pipeline/threaded_pipeline.ts';
 import { createPipeline, removeDir, replayDigest, tempDataDir } from '../support/pipeline_harness.ts';
+import { ExchangeCore } from '../../src/core/exchange_core.ts';
+import { DEFAULT_CORE_LIMITS } from '../../src/domain/limits.ts';
+import { ReadModels } from '../../src/gateway/read_models.ts';
+import type { ReadModelsState } from '../../src/gateway/read_models.ts';
+import { recoverWal } from '../../src/wal/recovery.ts';
 import { segmentFileName, walDirectory } from '../../src/wal/segment_file.ts';
+
+/**
+ * The read models single-thread replay of a data directory builds (what recovery feeds them): the
+ * pipeline's models, fed from ring T→G, must hold exactly the same.
+ */
+function replayReadModels(dataDir: string): ReadModelsState {
+  const readModels = new ReadModels(defaultMarketSet());
+  const core = new ExchangeCore(defaultMarketSet(), { ...DEFAULT_CORE_LIMITS, ordersOpenMax: 100_000 }, readModels);
+  recoverWal(dataDir, { onRecord: (command) => core.replay(command) });
+  return readModels.exportState();
+}
 
 /** This process's OS threads (Linux). */
 function threadCount(): number {
@@ -96,6 +112,8 @@ describe('threaded pipeline', () => {
     expect(stopped.lastSeq).toBe(seqs.length);
     const { durableSeq: _durable, ...summary } = stopped;
     expect(summary).toEqual(replayDigest(dataDir));
+    // The read models too: every order, fill, balance, book level and trade, as replay builds them.
+    expect(readModels.exportState()).toEqual(replayReadModels(dataDir));
   });
 
   it.each([
@@ -105,12 +123,13 @@ describe('threaded pipeline', () => {
   ])('never drops or reorders with tiny rings (backpressure everywhere): %s', async (_name, layout) => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);
-    const { pipeline } = createPipeline({ dataDir, ringCapacity: 4, layout, batchRecords: 3 });
+    const { pipeline, readModels } = createPipeline({ dataDir, ringCapacity: 4, layout, batchRecords: 3 });
     await pipeline.start();
     const { counts } = await driveFlow(pipeline, 7, 3_000, 64);
     expect(counts.accepted).toBeGreaterThan(1_000);
     const { durableSeq: _durable, ...summary } = await pipeline.stop();
     expect(summary).toEqual(replayDigest(dataDir));
+    expect(readModels.exportState()).toEqual(replayReadModels(dataDir));
   });
 
   it('refuses to start on a corrupt WAL and leaves no thread behind', async () => {
@@ -252,5 +271,7 @@ describe('threaded pipeline', () => {
     for (const result of await Promise.all(withdrawals)) expect(result.status).toBe('accepted');
     const { durableSeq: _durable, ...summary } = await pipeline.stop();
     expect(summary).toEqual(replayDigest(dataDir));
+    // The sweep's 1,202 balances went out in groups (BALANCES_PENDING_MAX), each with its final value.
+    expect(readModels.exportState()).toEqual(replayReadModels(dataDir));
   });
 });

@@ -17,6 +17,7 @@ import {
   MESSAGE_SLOT_BYTES,
   MessageTag,
   assertRingFitsMessages,
+  createAcceptedMessage,
   createBalanceMessage,
   createCancelRejectEvent,
   createCommandEndMessage,
@@ -28,6 +29,7 @@ import {
   createOrderDoneEvent,
   createRejectMessage,
   createTradeEvent,
+  decodeAccepted,
   decodeBalance,
   decodeCancelReject,
   decodeCommand,
@@ -39,9 +41,11 @@ import {
   decodeOrderDone,
   decodeReject,
   decodeTrade,
+  encodeAccepted,
   encodeBalance,
   encodeCancelReject,
   encodeCommand,
+  encodeCommandOf,
   encodeCommandEnd,
   encodeCredit,
   encodeDurable,
@@ -221,6 +225,20 @@ describe('message round trips', () => {
     encodeDurable(slots, 128, { durableSeq: MAX });
     expect(readTag(slots, 128)).toBe(MessageTag.Durable);
     expect(decodeDurable(slots, 128, createDurableMessage())).toEqual({ durableSeq: MAX });
+
+    const accepted = { requestId: U32_MAX, seq: MAX, timestampMs: MAX - 1 };
+    encodeAccepted(slots, 256, accepted);
+    expect(readTag(slots, 256)).toBe(MessageTag.Accepted);
+    expect(decodeAccepted(slots, 256, createAcceptedMessage())).toEqual(accepted);
+  });
+
+  it('encodes a command held apart from its request id exactly as the message would be', () => {
+    const slots = views(2);
+    const message = maxPlace();
+    encodeCommand(slots, 0, message);
+    encodeCommandOf(slots, 128, message.requestId, message.command);
+    expect(Array.from(slots.bytes.subarray(128, 256))).toEqual(Array.from(slots.bytes.subarray(0, 128)));
+    expect(() => encodeCommandOf(slots, 0, -1, message.command)).toThrow(InvariantError);
   });
 
   it('goes through a ring in place, across its wrap-around', () => {
@@ -395,5 +413,9 @@ describe('decoders refuse slots that do not hold what they expect', () => {
     encodeDurable(slots, 0, { durableSeq: 1 });
     slots.f64[1] = Infinity;
     expect(() => decodeDurable(slots, 0, createDurableMessage())).toThrow(InvariantError);
+    encodeAccepted(slots, 0, { requestId: 1, seq: 1, timestampMs: 1 });
+    slots.f64[2] = -1; // timestampMs
+    expect(() => decodeAccepted(slots, 0, createAcceptedMessage())).toThrow(InvariantError);
+    expect(() => encodeAccepted(slots, 0, { requestId: 1, seq: 0.5, timestampMs: 1 })).toThrow(InvariantError);
   });
 });
