@@ -306,6 +306,8 @@ class OrderColumns {
   fillCount: Uint32Array = new Uint32Array(0);
   /** Links of the owner's open-order list (NONE at either end). */
   previous: Int32Array = new Int32Array(0);
+  /** The owner's index in AccountColumns while the order is open (closing it needs no account lookup). */
+  accountIndex: Int32Array = new Int32Array(0);
   next: Int32Array = new Int32Array(0);
   clientOrderId: string[] = [];
   private freeSlots: Int32Array = new Int32Array(0);
@@ -371,6 +373,7 @@ class OrderColumns {
     this.firstTradeId = float(this.firstTradeId);
     this.fillCount = copied(new Uint32Array(capacity), this.fillCount);
     this.previous = copied(new Int32Array(capacity), this.previous);
+    this.accountIndex = copied(new Int32Array(capacity), this.accountIndex);
     this.next = copied(new Int32Array(capacity), this.next);
     const freeSlots = new Int32Array(capacity);
     freeSlots.set(this.freeSlots.subarray(0, this.freeCount));
@@ -1104,6 +1107,7 @@ export class ReadModels implements ExecutionSink {
     const index = accounts.indexOrCreate(accountId);
     const tail = accounts.openTail[index]!;
     const columns = this.columns;
+    columns.accountIndex[slot] = index;
     columns.previous[slot] = tail;
     columns.next[slot] = NONE;
     if (tail === NONE) accounts.openHead[index] = slot;
@@ -1115,8 +1119,8 @@ export class ReadModels implements ExecutionSink {
   private unlinkOpen(slot: number): void {
     const accounts = this.accounts;
     const columns = this.columns;
-    const index = accounts.indexOf(columns.accountId[slot]!);
-    if (index === NONE) invariantBroken(`ReadModels: order ${columns.orderId[slot]} of an unknown account`);
+    const index = columns.accountIndex[slot]!;
+    if (!(accounts.ids[index] === columns.accountId[slot])) invariantBroken(`ReadModels: order ${columns.orderId[slot]} is not in its account's list`);
     const previous = columns.previous[slot]!;
     const next = columns.next[slot]!;
     if (previous === NONE) {
