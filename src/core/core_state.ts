@@ -40,8 +40,11 @@ export function engineFromState(marketSet: MarketSet, limits: CoreLimits, sink: 
   return engine;
 }
 
-/** `clientOrderIdColumns`: the sequencer's clientOrderIds as columns (snapshots), not rows. */
-export function exportCoreState(core: ExchangeCore, options: { clientOrderIdColumns?: boolean } = {}): CoreState {
+/**
+ * `clientOrderIdColumns`: the sequencer's clientOrderIds as columns (snapshots), not rows;
+ * `clientOrderIdImage`: as an image of its table (the pipeline's workers, same process).
+ */
+export function exportCoreState(core: ExchangeCore, options: { clientOrderIdColumns?: boolean; clientOrderIdImage?: boolean } = {}): CoreState {
   return {
     lastSeq: core.lastSeq,
     sequencer: core.sequencer.exportState(options),

@@ -367,8 +367,8 @@ export class ThreadedPipeline implements PipelineHandle {
       workersMs: 0,
     };
     const workersStartedAt = performance.now();
-    // Columns, not a row per remembered clientOrderId: the workers restore them straight into their tables.
-    await this.startWorkers(exportCoreState(recovered.core, { clientOrderIdColumns: true }), recovery);
+    // The clientOrderId table as an image: the sequencer worker adopts it rather than hashing a million ids again.
+    await this.startWorkers(exportCoreState(recovered.core, { clientOrderIdImage: true }), recovery);
     report.workersMs = performance.now() - workersStartedAt;
     if (snapshots !== undefined && snapshotsEnabled(snapshots.policy)) {
       this.snapshotService = new SnapshotService({

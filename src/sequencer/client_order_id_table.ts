@@ -26,6 +26,19 @@ export interface ClientOrderIdColumns {
   bytes: Uint8Array;
 }
 
+/**
+ * The whole table as it is in memory (a copy of its one buffer, and where its ring stands): how a
+ * table built by recovery on one thread is handed to the sequencer's thread in the same process,
+ * which adopts it as is instead of hashing a million ids again. Never written to disk: snapshots
+ * carry columns, which are checked on restore.
+ */
+export interface ClientOrderIdImage {
+  entriesMax: number;
+  head: number;
+  count: number;
+  buffer: ArrayBuffer;
+}
+
 /** Which bytes may appear in a clientOrderId: [A-Za-z0-9_-]. */
 const ALLOWED = new Uint8Array(128);
 for (const range of ['AZ', 'az', '09']) {
@@ -162,6 +175,8 @@ export class ClientOrderIdTable {
   /** Entry e's id is bytes[e × 36, e × 36 + lengths[e]). */
   private readonly bytes: Uint8Array;
   private readonly index: Int32Array;
+  /** Every column above lives in this one buffer. */
+  private readonly buffer: ArrayBuffer;
   private readonly mask: number;
   /** log2 of the bucket count: how many low bits of a hash pick its home bucket. */
   private readonly homeBits: number;
@@ -176,7 +191,8 @@ export class ClientOrderIdTable {
   private hashedText = '';
   private hashedValue = 0;
 
-  constructor(entriesMax: number) {
+  /** `image`: adopt a table exported by `exportImage` (same entriesMax) instead of an empty one. */
+  constructor(entriesMax: number, image?: Readonly<ClientOrderIdImage>) {
     assert(Number.isSafeInteger(entriesMax) && entriesMax >= 1, 'ClientOrderIdTable: entriesMax must be a positive integer');
     let buckets = 2;
     while (buckets < entriesMax * 2) buckets *= 2;
@@ -186,7 +202,18 @@ export class ClientOrderIdTable {
     // garbage on each large allocation it sees, and a restore builds a table at a million entries.
     const offsets = { accountIds: entriesMax * 8, hashes: entriesMax * 12, index: entriesMax * 16, bytes: entriesMax * 16 + buckets * 4 };
     const lengthsOffset = offsets.bytes + entriesMax * CLIENT_ORDER_ID_BYTES_MAX;
-    const buffer = new ArrayBuffer(lengthsOffset + entriesMax);
+    const bytesTotal = lengthsOffset + entriesMax;
+    let buffer: ArrayBuffer;
+    if (image === undefined) buffer = new ArrayBuffer(bytesTotal);
+    else {
+      if (!(image.entriesMax === entriesMax && image.buffer.byteLength === bytesTotal)) invariantBroken('ClientOrderIdTable: an image of a table of another size');
+      if (!(Number.isInteger(image.count) && image.count >= 0 && image.count <= entriesMax)) invariantBroken('ClientOrderIdTable: an image with a bad count');
+      if (!(Number.isInteger(image.head) && image.head >= 0 && image.head < entriesMax)) invariantBroken('ClientOrderIdTable: an image with a bad head');
+      buffer = image.buffer;
+      this.head = image.head;
+      this.count = image.count;
+    }
+    this.buffer = buffer;
     this.orderIds = new Float64Array(buffer, 0, entriesMax);
     this.accountIds = new Uint32Array(buffer, offsets.accountIds, entriesMax);
     this.hashes = new Uint32Array(buffer, offsets.hashes, entriesMax);
@@ -245,6 +272,11 @@ export class ClientOrderIdTable {
       rows.push([this.accountIds[entry]!, text, this.orderIds[entry]!]);
     }
     return rows;
+  }
+
+  /** A copy of the table as it is, for `new ClientOrderIdTable(entriesMax, image)` in another thread. */
+  exportImage(): ClientOrderIdImage {
+    return { entriesMax: this.capacity, head: this.head, count: this.count, buffer: this.buffer.slice(0) };
   }
 
   /** The entries oldest first, as columns (a copy). */

@@ -27,7 +27,7 @@ import {
 } from '../domain/commands.ts';
 import { UNITS_MAX } from '../domain/fixed_point.ts';
 import { ABSENT, IdTable } from '../domain/id_table.ts';
-import type { ClientOrderIdColumns } from './client_order_id_table.ts';
+import type { ClientOrderIdColumns, ClientOrderIdImage } from './client_order_id_table.ts';
 import { ClientOrderIdTable } from './client_order_id_table.ts';
 import type { CoreLimits } from '../domain/limits.ts';
 import { validateCoreLimits } from '../domain/limits.ts';
@@ -55,6 +55,11 @@ export interface SequencerState {
    * array per pair). When present, `clientOrderIds` is empty.
    */
   clientOrderIdColumns?: ClientOrderIdColumns;
+  /**
+   * Or the table itself, for a thread of the same process (the pipeline's sequencer worker after
+   * recovery): adopted as is, not rebuilt. Never in a snapshot. When present, `clientOrderIds` is empty.
+   */
+  clientOrderIdImage?: ClientOrderIdImage;
 }
 
 export class Sequencer {
@@ -79,7 +84,8 @@ export class Sequencer {
   /** orderId → accountId for every order accepted and not yet reported closed by settlement. */
   private readonly openOrders: IdTable;
   /** (accountId, clientOrderId) → orderId, a FIFO ring: the oldest pair is forgotten first, deterministically. */
-  private readonly clientOrderIds: ClientOrderIdTable;
+  /** Replaced only by a restore that adopts an image of another thread's table. */
+  private clientOrderIds: ClientOrderIdTable;
 
   // What the pre-check of a command found, for `apply` of the same command right after it (submit
   // and replay call them back to back), so that an accepted command's account, reservation and
@@ -209,8 +215,13 @@ export class Sequencer {
     }
   }
 
-  /** `clientOrderIdColumns`: the clientOrderId pairs as columns (snapshots) rather than rows. */
-  exportState(options: { clientOrderIdColumns?: boolean } = {}): SequencerState {
+  /**
+   * `clientOrderIdColumns`: the clientOrderId pairs as columns (snapshots) rather than rows;
+   * `clientOrderIdImage`: as an image of the table (another thread of this process).
+   */
+  exportState(options: { clientOrderIdColumns?: boolean; clientOrderIdImage?: boolean } = {}): SequencerState {
+    assert(!(options.clientOrderIdColumns === true && options.clientOrderIdImage === true), 'Sequencer.exportState: columns or an image, not both');
+    const rows = options.clientOrderIdColumns !== true && options.clientOrderIdImage !== true;
     const accounts: SequencerState['accounts'] = [];
     for (let index = 0; index < this.accountCountValue; index += 1) {
       const base = index * this.assetCount;
@@ -225,9 +236,10 @@ export class Sequencer {
       supplyUnits: Array.from(this.supplyUnits),
       accounts,
       openOrders: this.openOrders.sortedEntries(),
-      clientOrderIds: options.clientOrderIdColumns === true ? [] : this.clientOrderIds.rows(),
+      clientOrderIds: rows ? this.clientOrderIds.rows() : [],
     };
     if (options.clientOrderIdColumns === true) state.clientOrderIdColumns = this.clientOrderIds.exportColumns();
+    if (options.clientOrderIdImage === true) state.clientOrderIdImage = this.clientOrderIds.exportImage();
     return state;
   }
 
@@ -418,6 +430,14 @@ export class Sequencer {
   }
 
   private restoreClientOrderIds(state: SequencerState): void {
+    const image = state.clientOrderIdImage;
+    if (image !== undefined) {
+      assert(state.clientOrderIds.length === 0 && state.clientOrderIdColumns === undefined, 'Sequencer.fromState: clientOrderIds as an image and otherwise');
+      assert(this.clientOrderIds.size === 0, 'Sequencer.fromState: the clientOrderId table is not empty');
+      // Built and checked by this very code in this process (recovery): adopted, not re-verified.
+      this.clientOrderIds = new ClientOrderIdTable(this.limits.clientOrderIdsMax, image);
+      return;
+    }
     const columns = state.clientOrderIdColumns;
     const count = columns === undefined ? state.clientOrderIds.length : columns.accountIds.length;
     assert(count <= this.limits.clientOrderIdsMax, 'Sequencer.fromState: too many clientOrderIds');

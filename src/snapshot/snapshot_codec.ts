@@ -230,6 +230,7 @@ function encodeClientOrderIds(entries: readonly (readonly [number, string, numbe
 
 /** The sequencer's clientOrderIds as a table (accountId, orderId, length) and the ids' bytes back to back. */
 function encodeSequencerClientOrderIds(sequencer: Readonly<SequencerState>): { clientOrderIds: EncodedTable; clientOrderIdBytes: Uint8Array } {
+  if (sequencer.clientOrderIdImage !== undefined) invariantBroken('snapshot sequencer: a clientOrderId table image is for threads of one process, never for a snapshot');
   const columns = sequencer.clientOrderIdColumns ?? clientOrderIdRowsToColumns(sequencer.clientOrderIds);
   if (sequencer.clientOrderIdColumns !== undefined && sequencer.clientOrderIds.length !== 0) invariantBroken('snapshot sequencer: clientOrderIds as rows and as columns');
   const count = columns.accountIds.length;

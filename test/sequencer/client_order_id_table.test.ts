@@ -41,6 +41,30 @@ describe('ClientOrderIdTable', () => {
     for (const [accountId, clientOrderId, orderId] of rows) expect(restored.get(accountId as number, clientOrderId as string)).toBe(orderId);
   });
 
+  it('is adopted from an image in mid-ring: the same answers and the same evictions after, and the image is a copy', () => {
+    const capacity = 64;
+    const table = new ClientOrderIdTable(capacity);
+    // 100 inserts into 64 entries: the ring has wrapped, its head is not at entry 0.
+    for (let orderId = 1; orderId <= 100; orderId += 1) table.insert(1 + (orderId % 3), `c${orderId}`, orderId);
+    const image = table.exportImage();
+    const adopted = new ClientOrderIdTable(capacity, image);
+    expect(adopted.rows()).toEqual(table.rows());
+    table.insert(9, 'after-the-image', 101);
+    expect(adopted.get(9, 'after-the-image')).toBe(0);
+    adopted.insert(9, 'after-the-image', 101);
+    // The same inserts from here on: the same pairs forgotten, the same rows in the same order.
+    for (let orderId = 102; orderId <= 140; orderId += 1) {
+      table.insert(5, `more${orderId}`, orderId);
+      adopted.insert(5, `more${orderId}`, orderId);
+    }
+    expect(adopted.rows()).toEqual(table.rows());
+    expect(adopted.get(1 + (60 % 3), 'c60')).toBe(0);
+    expect(adopted.get(1 + (100 % 3), 'c100')).toBe(100);
+    expect(() => new ClientOrderIdTable(capacity + 1, table.exportImage())).toThrow(InvariantError);
+    expect(() => new ClientOrderIdTable(capacity, { ...table.exportImage(), count: capacity + 1 })).toThrow(InvariantError);
+    expect(() => new ClientOrderIdTable(capacity, { ...table.exportImage(), head: capacity })).toThrow(InvariantError);
+  });
+
   it('restores from columns at a size whose index takes more than one radix pass, refusing any pair twice', () => {
     const next = random(21);
     // 5,000 entries: 16,384 buckets, 14 home bits (an 11-bit and a 3-bit pass).

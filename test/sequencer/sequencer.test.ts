@@ -577,6 +577,20 @@ describe('Sequencer: snapshots', () => {
     broken((s) => (s.nextSeq = 0));
   });
 
+  it('hands its clientOrderId table to another thread as an image, adopted as is; never into a snapshot', () => {
+    const live = newSequencer();
+    recordSession(live);
+    accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x1' }));
+    accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x2' }));
+    const state = live.exportState({ clientOrderIdImage: true });
+    expect(state.clientOrderIds).toEqual([]);
+    const restored = Sequencer.fromState(marketSet, SMALL_LIMITS, structuredClone(state));
+    expect(restored.exportState()).toEqual(live.exportState());
+    expect(restored.orderIdForClientOrderId(1, 'x2')).toBe(live.orderIdForClientOrderId(1, 'x2'));
+    expect(() => live.exportState({ clientOrderIdImage: true, clientOrderIdColumns: true })).toThrow(InvariantError);
+    expect(() => Sequencer.fromState(marketSet, SMALL_LIMITS, { ...state, clientOrderIds: [[1, 'x3', 1]] })).toThrow(InvariantError);
+  });
+
   it('refuses clientOrderId columns of unknown accounts or orders not yet sequenced', () => {
     const live = newSequencer();
     recordSession(live);
