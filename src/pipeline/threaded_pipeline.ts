@@ -474,12 +474,20 @@ export class ThreadedPipeline implements PipelineHandle {
   async stop(): Promise<StopReport> {
     if (this.phaseValue === 'recovering' || this.phaseValue === 'stopped') throw new Error(`pipeline: cannot stop while ${this.phaseValue}`);
     this.phaseValue = 'stopping';
-    while (this.pending.size > 0 && this.fatal === undefined) await new Promise<void>((resolve) => this.stopWaiters.push(resolve));
-    const reports = await this.stopWorkers();
-    await this.snapshotService?.stop();
-    this.phaseValue = 'stopped';
-    await this.consumer;
-    return { ...this.digestFrom(reports), durableSeq: this.durableSeq };
+    // The consumer sleeps in Atomics.waitAsync, which holds no handle on the event loop: once the
+    // workers are gone, a process with nothing else open (a script, no HTTP server) would end
+    // before the stop finished. This timer keeps it alive until then.
+    const keepAlive = setInterval(() => undefined, 1_000);
+    try {
+      while (this.pending.size > 0 && this.fatal === undefined) await new Promise<void>((resolve) => this.stopWaiters.push(resolve));
+      const reports = await this.stopWorkers();
+      await this.snapshotService?.stop();
+      this.phaseValue = 'stopped';
+      await this.consumer;
+      return { ...this.digestFrom(reports), durableSeq: this.durableSeq };
+    } finally {
+      clearInterval(keepAlive);
+    }
   }
 
   private async startWorkers(state: CoreState, recovery: WalRecovery): Promise<void> {
