@@ -83,11 +83,12 @@ export interface StateRecoveryOptions {
 }
 
 /**
- * Below this much WAL to replay the reader thread is not started: its start (0.5–1 s of CPU for
- * loading its modules under tsx, on the other core) would cost more than the reading it takes over
- * (~0.4–0.6 µs per record here, ~45 bytes per record in the benchmark's flow: 16 MiB is ~0.2 s).
- * Measured on the benchmark's 10M-record log, restarting from a snapshot 250,000 records before its
- * end (an 11 MiB tail): ~1 s more CPU with the thread than without, for no steady gain in time.
+ * Below this much WAL to replay the reader thread is not started: the reading it takes over is
+ * ~0.4–0.6 µs per record here (~45 bytes per record in the benchmark's flow: 16 MiB is ~0.2 s),
+ * and handing records across costs CPU on both sides. Measured on the benchmark's 10M-record log,
+ * restarting cold from a snapshot 250,000 records before its end (an 11 MiB tail), 4 alternating
+ * runs with the worker starting from its bundle: 2.96–3.54 s with the thread, 2.79–3.49 s without,
+ * and ~0.5 s more CPU with it: no steady gain at that size.
  */
 export const WAL_READ_THREAD_BYTES_MIN = 16 * 1024 * 1024;
 

@@ -13,7 +13,7 @@ import { marketSet, removeDir, takeSnapshotsAt, tempDir, writeLog } from './supp
 describe('snapshot options', () => {
   it('default to a snapshot every 1,000,000 records or 10 minutes, 2 kept, the WAL kept whole', () => {
     expect(parseConfig([], {}).snapshots).toEqual(SNAPSHOT_POLICY_DEFAULT);
-    expect(SNAPSHOT_POLICY_DEFAULT).toEqual({ everyRecords: 250_000, everyMs: 600_000, keep: 2, walRetention: 'keep' });
+    expect(SNAPSHOT_POLICY_DEFAULT).toEqual({ everyRecords: 200_000, everyMs: 600_000, keep: 2, walRetention: 'keep' });
   });
 
   it('are read from flags and the environment, the flag winning', () => {
