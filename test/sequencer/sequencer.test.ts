@@ -577,11 +577,17 @@ describe('Sequencer: snapshots', () => {
     broken((s) => (s.nextSeq = 0));
   });
 
-  it('hands its clientOrderId table to another thread as an image, adopted as is; never into a snapshot', () => {
+  /** A recorded session, then two orders with clientOrderIds x1 and x2 from account 1. */
+  function sequencerWithClientOrderIds(): Sequencer {
     const live = newSequencer();
     recordSession(live);
     accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x1' }));
     accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x2' }));
+    return live;
+  }
+
+  it('hands its clientOrderId table to another thread as an image, adopted as is; never into a snapshot', () => {
+    const live = sequencerWithClientOrderIds();
     const state = live.exportState({ clientOrderIdImage: true });
     expect(state.clientOrderIds).toEqual([]);
     const restored = Sequencer.fromState(marketSet, SMALL_LIMITS, structuredClone(state));
@@ -592,10 +598,7 @@ describe('Sequencer: snapshots', () => {
   });
 
   it('refuses clientOrderId columns of unknown accounts or orders not yet sequenced', () => {
-    const live = newSequencer();
-    recordSession(live);
-    accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x1' }));
-    accept(live, limit(1, ETH_USDT, Side.Buy, 1, 1, { clientOrderId: 'x2' }));
+    const live = sequencerWithClientOrderIds();
     const state = live.exportState({ clientOrderIdColumns: true });
     const columns = state.clientOrderIdColumns!;
     const restored = Sequencer.fromState(marketSet, SMALL_LIMITS, { ...state, clientOrderIdColumns: { ...columns } });
