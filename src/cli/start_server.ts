@@ -79,19 +79,14 @@ export async function startServer(config: ServerConfig, options: StartServerOpti
   const recoveryStartedAt = performance.now();
   // Recovery runs at once (synchronously); while the stage workers then boot on the other core,
   // the gateway compiles its routes and serializers (app.ready), which listen would do after.
-  const starting = pipeline.start();
-  const ready = app.ready().then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  let recovery: RecoveryReport;
-  try {
-    recovery = await starting;
-  } finally {
-    await ready;
-  }
-  const notReady = await ready;
-  if (notReady !== undefined) {
+  const [recovery, notReady] = await Promise.all([
+    pipeline.start(),
+    app.ready().then(
+      () => null,
+      (error: unknown) => error,
+    ),
+  ]);
+  if (notReady !== null) {
     await pipeline.stop().catch(() => undefined);
     throw notReady;
   }
