@@ -551,25 +551,43 @@ export function decodeLevel(views: SlotViews, offset: number, into: LevelEvent):
   return into;
 }
 
-export function encodeCancelReject(views: SlotViews, offset: number, event: Readonly<CancelRejectEvent>): void {
+/**
+ * The layout CancelReject and Accepted share: tag, a u32 id, then two unit values (f64 words 1
+ * and 2). `names` are the fields' names for the errors: [id, first, second].
+ */
+function encodeIdTwoUnits(views: SlotViews, offset: number, tag: number, id: number, first: number, second: number, names: readonly [string, string, string]): void {
   checkSlot(views, offset);
-  checkU32(event.accountId, 'cancelReject.accountId');
-  checkUnits(event.orderId, 'cancelReject.orderId');
-  checkUnits(event.seq, 'cancelReject.seq');
-  const w = offset >>> 2;
+  checkU32(id, names[0]);
+  checkUnits(first, names[1]);
+  checkUnits(second, names[2]);
   const d = offset >>> 3;
-  views.u32[w] = MessageTag.CancelReject;
-  views.u32[w + 1] = event.accountId;
-  views.f64[d + 1] = event.orderId;
-  views.f64[d + 2] = event.seq;
+  views.u32[offset >>> 2] = tag;
+  views.u32[(offset >>> 2) + 1] = id;
+  views.f64[d + 1] = first;
+  views.f64[d + 2] = second;
+}
+
+/** The id of an id-and-two-units slot whose tag was checked. */
+function slotId(views: SlotViews, offset: number): number {
+  return views.u32[(offset >>> 2) + 1] ?? 0;
+}
+
+/** Unit value `word` (1 or 2) of an id-and-two-units slot, checked. */
+function slotUnits(views: SlotViews, offset: number, word: 1 | 2, name: string): number {
+  return checkUnits(views.f64[(offset >>> 3) + word] ?? NaN, name);
+}
+
+const CANCEL_REJECT_FIELDS = ['cancelReject.accountId', 'cancelReject.orderId', 'cancelReject.seq'] as const;
+
+export function encodeCancelReject(views: SlotViews, offset: number, event: Readonly<CancelRejectEvent>): void {
+  encodeIdTwoUnits(views, offset, MessageTag.CancelReject, event.accountId, event.orderId, event.seq, CANCEL_REJECT_FIELDS);
 }
 
 export function decodeCancelReject(views: SlotViews, offset: number, into: CancelRejectEvent): CancelRejectEvent {
   checkTag(views, offset, MessageTag.CancelReject);
-  const d = offset >>> 3;
-  into.accountId = views.u32[(offset >>> 2) + 1] ?? 0;
-  into.orderId = checkUnits(views.f64[d + 1] ?? NaN, 'cancelReject.orderId');
-  into.seq = checkUnits(views.f64[d + 2] ?? NaN, 'cancelReject.seq');
+  into.accountId = slotId(views, offset);
+  into.orderId = slotUnits(views, offset, 1, CANCEL_REJECT_FIELDS[1]);
+  into.seq = slotUnits(views, offset, 2, CANCEL_REJECT_FIELDS[2]);
   return into;
 }
 
@@ -697,23 +715,16 @@ export function decodeDurable(views: SlotViews, offset: number, into: DurableMes
   return into;
 }
 
+const ACCEPTED_FIELDS = ['accepted.requestId', 'accepted.seq', 'accepted.timestampMs'] as const;
+
 export function encodeAccepted(views: SlotViews, offset: number, message: Readonly<AcceptedMessage>): void {
-  checkSlot(views, offset);
-  checkU32(message.requestId, 'accepted.requestId');
-  checkUnits(message.seq, 'accepted.seq');
-  checkUnits(message.timestampMs, 'accepted.timestampMs');
-  const d = offset >>> 3;
-  views.u32[offset >>> 2] = MessageTag.Accepted;
-  views.u32[(offset >>> 2) + 1] = message.requestId;
-  views.f64[d + 1] = message.seq;
-  views.f64[d + 2] = message.timestampMs;
+  encodeIdTwoUnits(views, offset, MessageTag.Accepted, message.requestId, message.seq, message.timestampMs, ACCEPTED_FIELDS);
 }
 
 export function decodeAccepted(views: SlotViews, offset: number, into: AcceptedMessage): AcceptedMessage {
   checkTag(views, offset, MessageTag.Accepted);
-  const d = offset >>> 3;
-  into.requestId = views.u32[(offset >>> 2) + 1] ?? 0;
-  into.seq = checkUnits(views.f64[d + 1] ?? NaN, 'accepted.seq');
-  into.timestampMs = checkUnits(views.f64[d + 2] ?? NaN, 'accepted.timestampMs');
+  into.requestId = slotId(views, offset);
+  into.seq = slotUnits(views, offset, 1, ACCEPTED_FIELDS[1]);
+  into.timestampMs = slotUnits(views, offset, 2, ACCEPTED_FIELDS[2]);
   return into;
 }
