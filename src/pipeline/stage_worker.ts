@@ -33,7 +33,7 @@ export interface StageWorkerData {
   wiring: WiringBuffers;
   marketSet: MarketSet;
   limits: CoreLimits;
-  /** The recovered state of this thread's stages only (each part is cloned into the thread). */
+  /** The recovered state of this thread's stages only (each part is cloned into the thread; the clientOrderId image is moved). */
   state: Partial<Pick<CoreState, 'sequencer' | 'engine' | 'ledger'>>;
   wal: { config: WalConfig; position: WalPosition; policy: WalStagePolicy };
   /** Staging for one command's messages on the matching → settlement → gateway path. */

@@ -508,7 +508,9 @@ export class ThreadedPipeline implements PipelineHandle {
         wal: { config: options.wal, position: recovery, policy: options.walPolicy },
         stagingSlots: options.limits.fillsPerCommandMax * 3 + 8,
       };
-      const worker = spawnStageWorker(workerData);
+      // The clientOrderId image (tens of MB) moves to its thread instead of being copied there.
+      const image = workerData.state.sequencer?.clientOrderIdImage;
+      const worker = spawnStageWorker(workerData, image === undefined ? [] : [image.buffer]);
       this.workers.push(worker);
       ready.push(this.watchWorker(worker, threadIndex));
     }
@@ -728,9 +730,9 @@ function stateForThread(state: CoreState, stages: readonly StageName[]): StageWo
   return part;
 }
 
-function spawnStageWorker(workerData: StageWorkerData): Worker {
+function spawnStageWorker(workerData: StageWorkerData, transferList: ArrayBuffer[]): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
-  if (!fromSources) return new Worker(new URL('./stage_worker.js', import.meta.url), { workerData });
+  if (!fromSources) return new Worker(new URL('./stage_worker.js', import.meta.url), { workerData, transferList });
   // From sources: an esbuild bundle of the worker's module (src/boot/source_bundle.mjs).
-  return new Worker(sourceBundleUrl(new URL('./stage_worker.ts', import.meta.url)), { workerData });
+  return new Worker(sourceBundleUrl(new URL('./stage_worker.ts', import.meta.url)), { workerData, transferList });
 }
