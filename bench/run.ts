@@ -149,7 +149,9 @@ function buildForProfiling(): ProfileBuild {
   );
   // tsc emits even with type errors elsewhere in the tree; what matters is that our entry points exist.
   if (result.status !== 0) progress(`profile: tsc reported problems (emitted anyway):\n${result.stdout.split('\n').slice(0, 10).join('\n')}`);
-  for (const entry of ['bench/section_child.js', 'src/cli/server.js', 'src/pipeline/stage_worker.js']) {
+  // tsc does not emit the plain .mjs launcher modules; `npm run build` copies them the same way.
+  fs.cpSync(path.join(REPO_ROOT, 'src', 'boot'), path.join(outDir, 'src', 'boot'), { recursive: true });
+  for (const entry of ['bench/section_child.js', 'src/cli/server.js', 'src/pipeline/stage_worker.js', 'src/boot/source_bundle.mjs']) {
     if (!fs.existsSync(path.join(outDir, entry))) throw new Error(`profile: the build has no ${entry}`);
   }
   fs.mkdirSync(profileDir, { recursive: true });
