@@ -175,8 +175,9 @@ export function summarizeProfile(file: string, top = 15, exclude?: RegExp): Prof
     const frame = node.callFrame;
     if (frame.functionName === '(idle)') idle += hits;
     if (frame.functionName === '(garbage collector)') gc += hits;
-    // A worker blocked in Atomics.wait (the doorbell) or in fdatasync shows as busy in the profile.
-    if ((frame.functionName === 'sleep' && /ring\/doorbell\./.test(frame.url)) || frame.functionName === 'fdatasync') blocked += hits;
+    // A worker blocked in Atomics.wait (the doorbell, the snapshot worker's idle wait) or in fdatasync shows as busy in the profile.
+    const waiting = (frame.functionName === 'sleep' && /ring\/doorbell\./.test(frame.url)) || (frame.functionName === 'idle' && /snapshot\/snapshot_worker\./.test(frame.url));
+    if (waiting || frame.functionName === 'fdatasync') blocked += hits;
     const key = `${frame.functionName}@${location(frame)}`;
     const entry = self.get(key) ?? { name: frame.functionName || '(anonymous)', location: location(frame), samples: 0 };
     entry.samples += hits;

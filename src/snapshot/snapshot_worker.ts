@@ -78,6 +78,11 @@ function lowerThreadPriority(): string {
   }
 }
 
+/** Sleeps until the stop request or IDLE_POLL_MS; a function of its own so that profiles tell this wait from work. */
+function idle(control: Int32Array): void {
+  Atomics.wait(control, 0, 0, IDLE_POLL_MS);
+}
+
 function run(data: SnapshotWorkerData): void {
   const control = new Int32Array(data.control);
   const counters = new SharedCounters(data.counters);
@@ -97,7 +102,7 @@ function run(data: SnapshotWorkerData): void {
       const durableSeq = counters.durableSeq;
       const applied = durableSeq > taker.lastSeq ? taker.follow(durableSeq, FOLLOW_BATCH_RECORDS) : 0;
       if (taker.due(durableSeq)) takeOne(taker);
-      else if (applied === 0) Atomics.wait(control, 0, 0, IDLE_POLL_MS);
+      else if (applied === 0) idle(control);
     }
   } finally {
     taker.close();
