@@ -88,17 +88,6 @@ export interface BalanceState {
   lockedUnits: number;
 }
 
-/** An open order known from a snapshot rather than from the execution stream. */
-export interface RestoredOrder {
-  orderId: number;
-  accountId: number;
-  marketId: number;
-  side: Side;
-  priceTicks: number;
-  remainingSteps: number;
-  filledSteps: number;
-}
-
 /**
  * Everything the read models hold, as plain data: what a snapshot stores so that after a restart
  * GET /orders/{id} answers for open and retained closed orders and clientOrderId retries still
@@ -717,41 +706,6 @@ export class ReadModels implements ExecutionSink {
     this.lastSeqValue = command.seq;
     if (command.type === CommandType.Deposit || command.type === CommandType.Withdraw) this.recordFunding(command);
     if (this.seqWaiters.length > 0) this.wakeWaiters();
-  }
-
-  // -----------------------------------------------------------------------------------------------
-  // Snapshot recovery: state that the execution stream will not replay. Call before the first event.
-
-  restoreBalance(accountId: number, assetId: number, availableUnits: number, lockedUnits: number): void {
-    this.onBalance(accountId, assetId, availableUnits, lockedUnits);
-  }
-
-  restoreOpenOrder(restored: Readonly<RestoredOrder>, clientOrderId = ''): void {
-    const slot = this.allocateOrder(restored.orderId, restored.accountId, clientOrderId);
-    const columns = this.columns;
-    columns.marketId[slot] = restored.marketId;
-    columns.side[slot] = restored.side;
-    columns.orderType[slot] = OrderType.Limit;
-    columns.timeInForce[slot] = TimeInForce.GTC;
-    columns.postOnly[slot] = 0;
-    columns.status[slot] = STATUS_NAMES.indexOf(restored.filledSteps > 0 ? 'partially_filled' : 'new');
-    columns.priceTicks[slot] = restored.priceTicks;
-    columns.qtySteps[slot] = restored.remainingSteps + restored.filledSteps;
-    columns.quoteQtyUnits[slot] = 0;
-    columns.timestampMs[slot] = 0;
-    columns.filledSteps[slot] = restored.filledSteps;
-    columns.remainingSteps[slot] = restored.remainingSteps;
-    columns.closedSeq[slot] = 0;
-    columns.firstTradeId[slot] = 0;
-    columns.fillCount[slot] = FILLS_DROPPED;
-    this.linkOpen(slot, restored.accountId);
-    const book = this.bookSide(restored.marketId, restored.side);
-    book.set(restored.priceTicks, book.qtyAtPrice(restored.priceTicks) + restored.remainingSteps);
-  }
-
-  restoreLastSeq(seq: number): void {
-    if (!(Number.isSafeInteger(seq) && seq >= this.lastSeqValue)) invariantBroken(`ReadModels.restoreLastSeq: bad seq ${seq}`);
-    this.lastSeqValue = seq;
   }
 
   // -----------------------------------------------------------------------------------------------

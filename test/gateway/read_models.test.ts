@@ -360,17 +360,4 @@ describe('ReadModels from hand-written event sequences', () => {
       }),
     ).toThrow(/unknown maker 77/);
   });
-
-  it('can be seeded from a snapshot: open orders, their book levels, balances and the seq', () => {
-    const readModels = new ReadModels(defaultMarketSet());
-    readModels.restoreBalance(7, BTC, 90, 20);
-    readModels.restoreOpenOrder({ orderId: 3, accountId: 7, marketId: BTC_USDT, side: Side.Sell, priceTicks: 100, remainingSteps: 10, filledSteps: 5 }, 'x');
-    readModels.restoreOpenOrder({ orderId: 4, accountId: 7, marketId: BTC_USDT, side: Side.Sell, priceTicks: 100, remainingSteps: 10, filledSteps: 0 });
-    readModels.restoreLastSeq(4);
-    expect(readModels.order(3)).toMatchObject({ status: 'partially_filled', qtySteps: 15, clientOrderId: 'x' });
-    expect(readModels.orderByClientOrderId(7, 'x')?.orderId).toBe(3);
-    expect(readModels.bookSide(BTC_USDT, Side.Sell).qtyAtPrice(100)).toBe(20);
-    expect(readModels.balance(7, BTC)).toEqual({ availableUnits: 90, lockedUnits: 20 });
-    expect(readModels.lastSeq).toBe(4);
-  });
 });
