@@ -60,6 +60,8 @@ const ORDER_RECORD_BYTES = 64;
 const ORDER_F64_STRIDE = ORDER_RECORD_BYTES / 8;
 const ORDER_U32_STRIDE = ORDER_RECORD_BYTES / 4;
 const O_ID = 0;
+/** O_ID of a slot that holds no order (order ids are positive): the open orders are the slots below the high-water mark with an id. */
+const FREE_SLOT = 0;
 const O_PRICE = 1;
 const O_REMAINING = 2;
 const O_RESERVED = 3;
@@ -419,12 +421,19 @@ export class Ledger implements MatchSink {
   checkInvariants(): void {
     const assetCount = this.assetCount;
     const lockedByOrders = new Float64Array(this.accountCountValue * assetCount);
-    for (const [orderId, slot] of this.slotByOrderId.sortedEntries()) {
+    let open = 0;
+    for (let slot = 0; slot < this.slotHighWater; slot += 1) {
+      const orderId = this.orderF64[slot * ORDER_F64_STRIDE + O_ID]!;
+      if (orderId === FREE_SLOT) continue;
+      open += 1;
+      if (this.slotByOrderId.get(orderId) !== slot) invariantBroken(`invariant: order ${orderId} in slot ${slot} is not in the order table there`);
       this.checkOrderInvariants(orderId, slot);
       const market = this.markets[this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET]!]!;
       const balanceSlot = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]! * assetCount + reservedAssetId(market, this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] as Side);
       lockedByOrders[balanceSlot] = lockedByOrders[balanceSlot]! + this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
     }
+    // With every open slot found in the table, equal counts mean the table holds nothing else.
+    assert(open === this.slotByOrderId.size, 'invariant: the order table and the open slots disagree');
     assert(this.slotByOrderId.size + this.freeSlotCount === this.slotHighWater, 'invariant: order slots leaked');
     const totals = new Float64Array(assetCount);
     for (let index = 0; index < this.accountCountValue; index += 1) {
@@ -479,7 +488,9 @@ export class Ledger implements MatchSink {
       });
     }
     const orders: LedgerOrderState[] = [];
-    for (const [orderId, slot] of this.slotByOrderId.sortedEntries()) {
+    for (let slot = 0; slot < this.slotHighWater; slot += 1) {
+      const orderId = this.orderF64[slot * ORDER_F64_STRIDE + O_ID]!;
+      if (orderId === FREE_SLOT) continue;
       orders.push({
         orderId,
         accountId: this.accountIds[this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!]!,
@@ -491,6 +502,7 @@ export class Ledger implements MatchSink {
         reservedUnits: this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!,
       });
     }
+    orders.sort((a, b) => a.orderId - b.orderId);
     return { lastSeq: this.lastSeqValue, supplyUnits: Array.from(this.supplyUnits), accounts, orders };
   }
 
@@ -576,6 +588,7 @@ export class Ledger implements MatchSink {
     if (!(locked >= 0)) invariantBroken(`Ledger: order ${orderId} releases more than its account has locked`);
     this.balances[balanceSlot * 2 + 1] = locked;
     this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED] = 0;
+    this.orderF64[slot * ORDER_F64_STRIDE + O_ID] = FREE_SLOT;
     this.slotByOrderId.removeAt(bucket);
     this.freeSlots[this.freeSlotCount] = slot;
     this.freeSlotCount += 1;

@@ -549,6 +549,18 @@ describe('Ledger: invariants', () => {
     internals.balances[0]! += 1; // available of the first (account, asset)
     expect(() => harness.ledger.checkInvariants()).toThrow(InvariantError);
   });
+
+  it('catches an order table that disagrees with the order slots, both ways', () => {
+    // The check walks the slots, not the table: an entry missing from the table, or one the slots do not hold, must still show.
+    type Internals = { slotByOrderId: { insert(id: number, value: number): number; get(id: number): number; delete(id: number): boolean } };
+    const missing = busyLedger();
+    const [openOrder] = missing.ledger.exportState().orders;
+    (missing.ledger as unknown as Internals).slotByOrderId.delete(openOrder!.orderId);
+    expect(() => missing.ledger.checkInvariants()).toThrow(/is not in the order table there/);
+    const extra = busyLedger();
+    (extra.ledger as unknown as Internals).slotByOrderId.insert(999_999, 0);
+    expect(() => extra.ledger.checkInvariants()).toThrow(/the order table and the open slots disagree/);
+  });
 });
 
 describe('Ledger: snapshots', () => {
