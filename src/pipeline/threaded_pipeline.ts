@@ -49,6 +49,7 @@ import {
 import type { Inbox } from '../ring/ring_endpoints.ts';
 import type { SpscRing } from '../ring/spsc_ring.ts';
 import type { WalConfig } from '../wal/wal_config.ts';
+import { validateWalConfig } from '../wal/wal_config.ts';
 import type { ReadModels, ReadModelsOptions } from '../gateway/read_models.ts';
 import { recoverState } from '../snapshot/recover_state.ts';
 import type { RejectedSnapshot, UsedSnapshot } from '../snapshot/recover_state.ts';
@@ -321,6 +322,9 @@ export class ThreadedPipeline implements PipelineHandle {
   };
 
   constructor(private readonly options: PipelineOptions) {
+    // Refused here, before recovery, rather than by the WAL thread once everything else has started.
+    const walProblems = validateWalConfig(options.wal);
+    if (walProblems.length > 0) throw new Error(`pipeline: invalid WAL configuration: ${walProblems.join('; ')}`);
     this.pending = new PendingRequests(options.ringCapacity * PENDING_PER_RING_SLOT);
   }
 

@@ -148,6 +148,15 @@ describe('threaded pipeline', () => {
     }
   });
 
+  it('refuses a WAL configuration the writer could not run with when constructed, before recovery or any thread', () => {
+    const dataDir = tempDataDir();
+    dirs.push(dataDir);
+    // A batch buffer larger than a segment: a batch would have to span two segment files.
+    expect(() => createPipeline({ dataDir, wal: { segmentBytesMax: 4 * 1024 * 1024, batchBytesMax: 8 * 1024 * 1024 } })).toThrow(
+      /invalid WAL configuration: WAL batchBytesMax plus the segment header must fit in segmentBytesMax/,
+    );
+  });
+
   it('restarts from its own WAL with the same state, and keeps sequencing after it', async () => {
     const dataDir = tempDataDir();
     dirs.push(dataDir);

@@ -15,6 +15,7 @@ import { ReadModels } from '../../src/gateway/read_models.ts';
 import { ThreadedPipeline } from '../../src/pipeline/threaded_pipeline.ts';
 import type { PipelineOptions } from '../../src/pipeline/threaded_pipeline.ts';
 import { DEFAULT_THREAD_LAYOUT, parseThreadLayout } from '../../src/pipeline/thread_layout.ts';
+import type { WalConfig } from '../../src/wal/wal_config.ts';
 import { walConfig } from '../../src/wal/wal_config.ts';
 import { recoverWal } from '../../src/wal/recovery.ts';
 
@@ -34,6 +35,8 @@ export interface HarnessOptions {
   batchRecords?: number;
   batchDelayMs?: number;
   durability?: 'fsync' | 'none';
+  /** WAL settings beyond durability (sizes), as walConfig takes them. */
+  wal?: Partial<Omit<WalConfig, 'dataDir' | 'durability'>>;
   onFatal?: (error: Error) => void;
 }
 
@@ -45,7 +48,7 @@ export function createPipeline(options: HarnessOptions): { pipeline: ThreadedPip
   const pipelineOptions: PipelineOptions = {
     marketSet,
     limits: { ...DEFAULT_CORE_LIMITS, ordersOpenMax: 100_000, ...options.limits },
-    wal: walConfig(options.dataDir, { durability: options.durability ?? 'fsync' }),
+    wal: walConfig(options.dataDir, { ...options.wal, durability: options.durability ?? 'fsync' }),
     walPolicy: { batchRecords: options.batchRecords ?? 4096, batchDelayMs: options.batchDelayMs ?? 0 },
     ringCapacity: options.ringCapacity ?? 1024,
     layout: parseThreadLayout(options.layout ?? DEFAULT_THREAD_LAYOUT),
