@@ -390,6 +390,17 @@ function rowsFor(report: Report): Row[] {
     { section: 'HTTP', figure: 'real ÷ ceiling', path: 'http.ratio', format: (value) => value.toFixed(2), target: atLeast(0.6, '≥ 0.60'), source: 'http' },
     { section: 'HTTP', figure: 'latency p50, real server', path: 'http.p50Ms', format: milliseconds, source: 'http' },
     { section: 'HTTP', figure: 'latency p99, real server', path: 'http.p99Ms', format: milliseconds, target: atMost(10, '≤ 10 ms'), source: 'http' },
+    {
+      section: 'HTTP',
+      figure: "latency p99, real ÷ the no-op route's p99 (with N closed-loop connections a route's mean latency is N ÷ its req/s)",
+      path: 'http.p99Ms',
+      format: (value, full) => {
+        const ceilingP99 = getNumber(full, 'http.ceiling.p99Ms');
+        const ceilingMeanMs = (getNumber(full, 'http.connections') / getNumber(full, 'http.ceilingReqPerSec')) * 1000;
+        return `${(value / ceilingP99).toFixed(2)}× (no-op p99 ${milliseconds(ceilingP99)}, no-op mean ${milliseconds(ceilingMeanMs)})`;
+      },
+      source: 'http',
+    },
     { section: 'HTTP', figure: 'latency p99.9, real server', path: 'http.p999Ms', format: milliseconds, source: 'http' },
     {
       section: 'HTTP',
