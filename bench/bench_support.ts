@@ -105,6 +105,33 @@ export function median(values: readonly number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/** The machine's CPU time so far from /proc/stat (clock ticks, all CPUs): the total, and what the hypervisor took (steal). Null where there is no /proc/stat. */
+export interface CpuTimes {
+  total: number;
+  steal: number;
+}
+
+export function cpuTimes(): CpuTimes | null {
+  try {
+    // "cpu  user nice system idle iowait irq softirq steal guest guest_nice": guest time is already in user and nice.
+    const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (fields.length < 8 || fields.some((value) => !Number.isFinite(value))) return null;
+    return { total: fields.reduce((sum, value) => sum + value, 0), steal: fields[7]! };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The share of the machine's CPU time between two readings that the hypervisor gave to someone
+ * else (steal), in percent; null when unknown. A benchmark that ran under heavy steal measured
+ * the host's neighbours as much as this code.
+ */
+export function stealPercent(from: CpuTimes | null, to: CpuTimes | null): number | null {
+  if (from === null || to === null || to.total <= from.total) return null;
+  return (100 * (to.steal - from.steal)) / (to.total - from.total);
+}
+
 /** CPU model and core count, as the README's benchmark section reports them. */
 export function machineFacts(): { node: string; cpus: number; cpuModel: string; loadAverage: number[] } {
   let cpuModel = os.cpus()[0]?.model ?? 'unknown';

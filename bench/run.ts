@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, SECTIONS, machineFacts, progress } from './bench_support.ts';
+import { REPO_ROOT, SECTIONS, cpuTimes, machineFacts, progress, stealPercent } from './bench_support.ts';
 import type { SectionMessage, SectionName } from './bench_support.ts';
 import { formatProfileSummary, profileFiles, summarizeProfile } from './profile_summary.ts';
 
@@ -551,13 +551,23 @@ function fillRequiredKeys(report: Report): void {
   }
 }
 
+/** "; CPU steal 3% (engine 1%, core 2%, …)": the share of CPU time the hypervisor took during the run, when the report has it. */
+function stealText(report: Report): string {
+  const steal = report['cpuStealPercent'] as { run: number | null; bySection: Record<string, number | null> } | undefined;
+  if (steal === undefined || steal.run === null) return '';
+  const bySection = Object.entries(steal.bySection)
+    .filter((entry): entry is [string, number] => entry[1] !== null)
+    .map(([section, value]) => `${section} ${value.toFixed(0)}%`);
+  return `; CPU time taken by the hypervisor (steal) ${steal.run.toFixed(0)}% over the run (${bySection.join(', ')})`;
+}
+
 function readmeSection(report: Report, table: string, options: RunOptions): string {
   const loadText = (key: string): string => (report[key] as number[]).map((value) => value.toFixed(2)).join(' ');
   const command = `npm run bench${options.quick ? ' -- --quick' : ''}`;
   return [
     `Measured ${String(report['date']).slice(0, 10)} with \`${command}\` on ${String(report['cpuModel'])}, ${String(report['cpus'])} cores, ` +
       `Node.js ${String(report['node'])}; load average ${loadText('loadAverageStart')} at the start, ${loadText('loadAverageEnd')} at the end` +
-      `${options.quick ? ' (quick run: fewer iterations)' : ''}.`,
+      `${stealText(report)}${options.quick ? ' (quick run: fewer iterations)' : ''}.`,
     '',
     table,
     '',
@@ -590,7 +600,9 @@ function readmeSection(report: Report, table: string, options: RunOptions): stri
     '  log reports (`bench/snapshot_bench.ts`).',
     '',
     'On a shared 2-core machine every figure is noisy (the pipeline rows show how much CPU the process actually got):',
-    'compare runs made on a quiet machine.',
+    'compare runs made on a quiet machine. The line above the table gives, when the run recorded it, the CPU steal of the run and of each section',
+    '(the share of the machine\'s CPU time the hypervisor gave to other guests, from /proc/stat): figures measured under',
+    'heavy steal say as much about the neighbours as about this code.',
   ].join('\n');
 }
 
@@ -641,12 +653,17 @@ async function main(): Promise<void> {
   );
   const build = options.profile ? buildForProfiling() : undefined;
   const started = performance.now();
+  const cpuAtStart = cpuTimes();
+  const stealBySection: Record<string, number | null> = {};
   for (const [index, section] of options.sections.entries()) {
     const sectionStarted = performance.now();
+    const cpuAtSectionStart = cpuTimes();
     progress(`── ${section} (${index + 1}/${options.sections.length}) ──`);
     try {
       assemble(report, section, await runSection(section, options, build));
-      progress(`── ${section} done in ${((performance.now() - sectionStarted) / 1000).toFixed(1)} s ──`);
+      const steal = stealPercent(cpuAtSectionStart, cpuTimes());
+      stealBySection[section] = steal;
+      progress(`── ${section} done in ${((performance.now() - sectionStarted) / 1000).toFixed(1)} s${steal === null ? '' : `, CPU steal ${steal.toFixed(0)}%`} ──`);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       report.errors[section] = message;
@@ -655,6 +672,7 @@ async function main(): Promise<void> {
   }
   report['durationSec'] = (performance.now() - started) / 1000;
   report['loadAverageEnd'] = machineFacts().loadAverage;
+  report['cpuStealPercent'] = { run: stealPercent(cpuAtStart, cpuTimes()), bySection: stealBySection };
   if (build !== undefined) summarizeProfiles(build);
   const table = renderTable(report, options.sections);
   process.stdout.write(`${table}\n`);
