@@ -132,6 +132,35 @@ export function stealPercent(from: CpuTimes | null, to: CpuTimes | null): number
   return (100 * (to.steal - from.steal)) / (to.total - from.total);
 }
 
+/**
+ * The machine's memory latency right now: ns per dependent load, following one random cycle through
+ * 32 MB (Sattolo's shuffle), about half a second. The core's state machines are bound by this kind
+ * of access (hash tables, order slots). Recorded so that runs can be compared: on 2026-11-22 two
+ * full runs an hour apart differed by ~2× in the core with CPU steal under 7% in the slow one and a
+ * plain arithmetic loop equally fast in both; whether memory latency is what moved is what this
+ * probe is there to show from now on.
+ */
+export function memoryLatencyNs(): number {
+  const entries = 1 << 23;
+  const next = new Uint32Array(entries);
+  for (let index = 0; index < entries; index += 1) next[index] = index;
+  let seed = 0x9e3779b9;
+  for (let index = entries - 1; index > 0; index -= 1) {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    const other = seed % index; // < index: one single cycle through every entry
+    const swap = next[index]!;
+    next[index] = next[other]!;
+    next[other] = swap;
+  }
+  const steps = 2_000_000;
+  let at = 0;
+  const started = performance.now();
+  for (let step = 0; step < steps; step += 1) at = next[at]!;
+  const elapsedNs = (performance.now() - started) * 1e6;
+  if (at >= entries) throw new Error('memoryLatencyNs: left the table');
+  return elapsedNs / steps;
+}
+
 /** CPU model and core count, as the README's benchmark section reports them. */
 export function machineFacts(): { node: string; cpus: number; cpuModel: string; loadAverage: number[] } {
   let cpuModel = os.cpus()[0]?.model ?? 'unknown';

@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { REPO_ROOT, SECTIONS, cpuTimes, machineFacts, progress, stealPercent } from './bench_support.ts';
+import { REPO_ROOT, SECTIONS, cpuTimes, machineFacts, memoryLatencyNs, progress, stealPercent } from './bench_support.ts';
 import type { SectionMessage, SectionName } from './bench_support.ts';
 import { formatProfileSummary, profileFiles, summarizeProfile } from './profile_summary.ts';
 
@@ -561,13 +561,20 @@ function stealText(report: Report): string {
   return `; CPU time taken by the hypervisor (steal) ${steal.run.toFixed(0)}% over the run (${bySection.join(', ')})`;
 }
 
+/** "; memory latency 150 ns at the start, 160 ns at the end", when the report has it. */
+function memoryText(report: Report): string {
+  const memory = report['memoryLatencyNs'] as { start: number; end: number } | undefined;
+  if (memory === undefined) return '';
+  return `; memory latency (dependent random loads over 32 MB) ${memory.start.toFixed(0)} ns at the start, ${memory.end.toFixed(0)} ns at the end`;
+}
+
 function readmeSection(report: Report, table: string, options: RunOptions): string {
   const loadText = (key: string): string => (report[key] as number[]).map((value) => value.toFixed(2)).join(' ');
   const command = `npm run bench${options.quick ? ' -- --quick' : ''}`;
   return [
     `Measured ${String(report['date']).slice(0, 10)} with \`${command}\` on ${String(report['cpuModel'])}, ${String(report['cpus'])} cores, ` +
       `Node.js ${String(report['node'])}; load average ${loadText('loadAverageStart')} at the start, ${loadText('loadAverageEnd')} at the end` +
-      `${stealText(report)}${options.quick ? ' (quick run: fewer iterations)' : ''}.`,
+      `${stealText(report)}${memoryText(report)}${options.quick ? ' (quick run: fewer iterations)' : ''}.`,
     '',
     table,
     '',
@@ -601,8 +608,9 @@ function readmeSection(report: Report, table: string, options: RunOptions): stri
     '',
     'On a shared 2-core machine every figure is noisy (the pipeline rows show how much CPU the process actually got):',
     'compare runs made on a quiet machine. The line above the table gives, when the run recorded it, the CPU steal of the run and of each section',
-    '(the share of the machine\'s CPU time the hypervisor gave to other guests, from /proc/stat): figures measured under',
-    'heavy steal say as much about the neighbours as about this code.',
+    '(the share of the machine\'s CPU time the hypervisor gave to other guests, from /proc/stat) and the memory latency',
+    'at its start and end: figures measured under heavy steal, or with a slow memory probe, say as much about the',
+    'neighbours as about this code (the core\'s hash tables and order slots are bound by memory latency).',
   ].join('\n');
 }
 
@@ -652,6 +660,8 @@ async function main(): Promise<void> {
       `load average ${facts.loadAverage.map((value) => value.toFixed(2)).join(' ')}`,
   );
   const build = options.profile ? buildForProfiling() : undefined;
+  const memoryAtStart = memoryLatencyNs();
+  progress(`bench: memory latency ${memoryAtStart.toFixed(0)} ns per dependent load (random cycle through 32 MB)`);
   const started = performance.now();
   const cpuAtStart = cpuTimes();
   const stealBySection: Record<string, number | null> = {};
@@ -673,6 +683,7 @@ async function main(): Promise<void> {
   report['durationSec'] = (performance.now() - started) / 1000;
   report['loadAverageEnd'] = machineFacts().loadAverage;
   report['cpuStealPercent'] = { run: stealPercent(cpuAtStart, cpuTimes()), bySection: stealBySection };
+  report['memoryLatencyNs'] = { start: memoryAtStart, end: memoryLatencyNs() };
   if (build !== undefined) summarizeProfiles(build);
   const table = renderTable(report, options.sections);
   process.stdout.write(`${table}\n`);
