@@ -422,16 +422,14 @@ export class Ledger implements MatchSink {
     const assetCount = this.assetCount;
     const lockedByOrders = new Float64Array(this.accountCountValue * assetCount);
     let open = 0;
-    for (let slot = 0; slot < this.slotHighWater; slot += 1) {
-      const orderId = this.orderF64[slot * ORDER_F64_STRIDE + O_ID]!;
-      if (orderId === FREE_SLOT) continue;
+    this.forEachOpenSlot((orderId, slot) => {
       open += 1;
       if (this.slotByOrderId.get(orderId) !== slot) invariantBroken(`invariant: order ${orderId} in slot ${slot} is not in the order table there`);
       this.checkOrderInvariants(orderId, slot);
       const market = this.markets[this.orderU32[slot * ORDER_U32_STRIDE + O_MARKET]!]!;
       const balanceSlot = this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]! * assetCount + reservedAssetId(market, this.orderU32[slot * ORDER_U32_STRIDE + O_SIDE] as Side);
       lockedByOrders[balanceSlot] = lockedByOrders[balanceSlot]! + this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!;
-    }
+    });
     // With every open slot found in the table, equal counts mean the table holds nothing else.
     assert(open === this.slotByOrderId.size, 'invariant: the order table and the open slots disagree');
     assert(this.slotByOrderId.size + this.freeSlotCount === this.slotHighWater, 'invariant: order slots leaked');
@@ -453,6 +451,14 @@ export class Ledger implements MatchSink {
       const supply = this.supplyUnits[assetId]!;
       if (!(isUnits(supply))) invariantBroken(`invariant: asset ${assetId} supply ${supply} is negative or not an integer`);
       if (totals[assetId] !== supply) invariantBroken(`invariant: asset ${assetId} balances sum to ${totals[assetId]}, deposits − withdrawals = ${supply}`);
+    }
+  }
+
+  /** Every open order with its slot, in slot order: the slots below the high-water mark that hold an id (O(slots ever used), not O(table)). */
+  private forEachOpenSlot(fn: (orderId: number, slot: number) => void): void {
+    for (let slot = 0; slot < this.slotHighWater; slot += 1) {
+      const orderId = this.orderF64[slot * ORDER_F64_STRIDE + O_ID]!;
+      if (orderId !== FREE_SLOT) fn(orderId, slot);
     }
   }
 
@@ -488,9 +494,7 @@ export class Ledger implements MatchSink {
       });
     }
     const orders: LedgerOrderState[] = [];
-    for (let slot = 0; slot < this.slotHighWater; slot += 1) {
-      const orderId = this.orderF64[slot * ORDER_F64_STRIDE + O_ID]!;
-      if (orderId === FREE_SLOT) continue;
+    this.forEachOpenSlot((orderId, slot) => {
       orders.push({
         orderId,
         accountId: this.accountIds[this.orderU32[slot * ORDER_U32_STRIDE + O_ACCOUNT_INDEX]!]!,
@@ -501,7 +505,7 @@ export class Ledger implements MatchSink {
         remainingSteps: this.orderF64[slot * ORDER_F64_STRIDE + O_REMAINING]!,
         reservedUnits: this.orderF64[slot * ORDER_F64_STRIDE + O_RESERVED]!,
       });
-    }
+    });
     orders.sort((a, b) => a.orderId - b.orderId);
     return { lastSeq: this.lastSeqValue, supplyUnits: Array.from(this.supplyUnits), accounts, orders };
   }
