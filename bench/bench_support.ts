@@ -6,6 +6,7 @@
  * section runs goes to stderr, so stdout carries only the final table.
  */
 import type { ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -33,6 +34,26 @@ export function benchModuleArgs(name: string): string[] {
   return RUNNING_COMPILED
     ? [fileURLToPath(new URL(`./${name}.js`, import.meta.url))]
     : ['--import', 'tsx', fileURLToPath(new URL(`./${name}.ts`, import.meta.url))];
+}
+
+/**
+ * Runs one measurement in a fresh process: the bench module `name` is started with `flag` and the
+ * JSON `request`, and what it printed as JSON on its last stdout line is returned. A measurement of
+ * something a user runs cold (a restart after a crash, `npm run replay`) is taken so: nothing
+ * compiled yet, and none of the benchmark process's own heap (a recorded flow, cores it dropped)
+ * in its way. The child times itself; its own start is not counted.
+ */
+export function inFreshProcess<T>(name: string, flag: string, request: unknown): T {
+  const child = spawnSync(process.execPath, [...benchModuleArgs(name), flag, JSON.stringify(request)], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (child.status !== 0) throw new Error(`bench: the ${name} ${flag} child failed (status ${child.status}):\n${child.stderr}`);
+  const lines = child.stdout.trim().split('\n');
+  return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+/** The child's side of `inFreshProcess`: the request after `flag` on its command line, or undefined when it is not such a child. */
+export function freshProcessRequest<T>(flag: string): T | undefined {
+  const at = process.argv.indexOf(flag);
+  return at < 0 ? undefined : (JSON.parse(process.argv[at + 1]!) as T);
 }
 
 /** The sections of `npm run bench`, in the order they run; each runs in its own process (section_child.ts). */

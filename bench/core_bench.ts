@@ -13,9 +13,11 @@
  * - WAL replay through the core: the recorded accepted commands are written as a WAL, then
  *   recovered by the real recovery path (recoverState, as start-up recovery and `npm run replay
  *   --full` run it: a fresh core built, the log read + verified + decoded + applied, with the reader
- *   thread when its policy picks it), timed from the call. The same log is also recovered with the
- *   other reading (inline or thread) for comparison, alternating runs. The log is in the page cache:
- *   this is the CPU side of recovery.
+ *   thread when its policy picks it), timed from the call, each run in a fresh process as the
+ *   replay command and a restarted server meet it (this process holds the recorded flow and the
+ *   cores of the runs before, which slowed the same recovery by ~10-25% here). The same log is also
+ *   recovered with the other reading (inline or thread) for comparison, alternating runs. The log
+ *   is in the page cache: this is the CPU side of recovery.
  *
  * Run alone: node --import tsx --expose-gc bench/core_bench.ts [--quick]
  */
@@ -33,7 +35,7 @@ import { recoverState } from '../src/snapshot/recover_state.ts';
 import { recoverWal } from '../src/wal/recovery.ts';
 import { walConfig } from '../src/wal/wal_config.ts';
 import { WalWriter } from '../src/wal/wal_writer.ts';
-import { benchTempDir, collectGarbage, formatInteger, megabytes, median, progress, removeDir } from './bench_support.ts';
+import { benchTempDir, collectGarbage, formatInteger, freshProcessRequest, inFreshProcess, megabytes, median, progress, removeDir } from './bench_support.ts';
 import { BoundedFlowSource, RecordedFlow, clockMsAt } from './recorded_flow.ts';
 
 export interface CoreBenchResult {
@@ -60,7 +62,7 @@ const HEAP_RUN_LIMITS: CoreLimits = { ...DEFAULT_CORE_LIMITS, clientOrderIdsMax:
 
 export async function benchCore(options: { quick: boolean }): Promise<CoreBenchResult> {
   const commandCount = options.quick ? 300_000 : 2_000_000;
-  const runs = options.quick ? 3 : 4;
+  const runs = options.quick ? 2 : 3;
   progress(`core: recording ${formatInteger(commandCount)} commands of the mixed flow through a core`);
   const flow = RecordedFlow.record(commandCount);
   progress(`core: ${flow.describe()}`);
@@ -192,7 +194,7 @@ export interface WalReplayThroughCoreResult {
 /** Writes the recorded accepted commands as a WAL, then times its recovery (build + read + verify + decode + apply). */
 export async function benchWalReplayThroughCore(options: { quick: boolean }): Promise<WalReplayThroughCoreResult> {
   const commandCount = options.quick ? 300_000 : 1_000_000;
-  const runs = options.quick ? 3 : 4;
+  const runs = options.quick ? 2 : 3;
   progress(`wal replay through the core: recording ${formatInteger(commandCount)} commands of the mixed flow`);
   const flow = RecordedFlow.record(commandCount);
   const dir = benchTempDir('wal-core-replay-');
@@ -202,18 +204,18 @@ export async function benchWalReplayThroughCore(options: { quick: boolean }): Pr
     const real = { rates: [] as number[], cpuMs: [] as number[], thread: false };
     const other = { rates: [] as number[], cpuMs: [] as number[] };
     for (let run = 0; run < runs; run += 1) {
-      // Alternating, so that both readings see the same load on a shared machine.
-      const measured = timedWalRecovery(dir, flow.acceptedCount, 'auto');
+      // Alternating, so that both readings see the same load on a shared machine. Every run is cold
+      // (a fresh process), so none is a warm-up.
+      const request = { dir, records: flow.acceptedCount };
+      const measured = inFreshProcess<TimedRecovery>('core_bench', REPLAY_CHILD_FLAG, { ...request, walReadThread: 'auto' });
       real.thread = measured.thread;
-      const compared = timedWalRecovery(dir, flow.acceptedCount, measured.thread ? 'off' : 'on');
-      if (run > 0) {
-        real.rates.push(measured.rate);
-        real.cpuMs.push(measured.cpuMs);
-        other.rates.push(compared.rate);
-        other.cpuMs.push(compared.cpuMs);
-      }
+      const compared = inFreshProcess<TimedRecovery>('core_bench', REPLAY_CHILD_FLAG, { ...request, walReadThread: measured.thread ? 'off' : 'on' });
+      real.rates.push(measured.rate);
+      real.cpuMs.push(measured.cpuMs);
+      other.rates.push(compared.rate);
+      other.cpuMs.push(compared.cpuMs);
       progress(
-        `wal replay through the core: run ${run + 1}/${runs}${run === 0 ? ' (warm-up)' : ''}: ${formatInteger(measured.rate)} records/s ` +
+        `wal replay through the core: run ${run + 1}/${runs} (fresh process): ${formatInteger(measured.rate)} records/s ` +
           `(cpu ${measured.cpuMs.toFixed(0)} ms, ${measured.thread ? 'reader thread' : 'inline'}); ` +
           `${measured.thread ? 'inline' : 'reader thread'}: ${formatInteger(compared.rate)} records/s (cpu ${compared.cpuMs.toFixed(0)} ms)`,
       );
@@ -226,16 +228,23 @@ export async function benchWalReplayThroughCore(options: { quick: boolean }): Pr
       otherCpuMs: median(other.cpuMs),
       records: flow.acceptedCount,
       walBytes,
-      runs: runs - 1,
+      runs,
     };
   } finally {
     removeDir(dir);
   }
 }
 
+const REPLAY_CHILD_FLAG = '--replay-child';
+
+interface TimedRecovery {
+  rate: number;
+  cpuMs: number;
+  thread: boolean;
+}
+
 /** One recovery of the whole log (`replay --full`'s path: read-only, no snapshot), timed from the call. */
-function timedWalRecovery(dir: string, records: number, walReadThread: 'auto' | 'on' | 'off'): { rate: number; cpuMs: number; thread: boolean } {
-  collectGarbage();
+function timedWalRecovery(dir: string, records: number, walReadThread: 'auto' | 'on' | 'off'): TimedRecovery {
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const recovered = recoverState(dir, { marketSet: defaultMarketSet(), limits: DEFAULT_CORE_LIMITS, mode: 'read', useSnapshots: false, walReadThread });
@@ -263,7 +272,10 @@ function writeAcceptedAsWal(dir: string, flow: RecordedFlow): number {
   return recoverWal(dir).segments.reduce((sum, segment) => sum + segment.bytes, 0);
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+const replayRequest = freshProcessRequest<{ dir: string; records: number; walReadThread: 'auto' | 'on' | 'off' }>(REPLAY_CHILD_FLAG);
+if (replayRequest !== undefined) {
+  process.stdout.write(`${JSON.stringify(timedWalRecovery(replayRequest.dir, replayRequest.records, replayRequest.walReadThread))}\n`);
+} else if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const quick = process.argv.includes('--quick');
   const core = await benchCore({ quick });
   console.log(JSON.stringify(core, null, 2));

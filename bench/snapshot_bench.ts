@@ -34,7 +34,7 @@
  *
  * Run alone: node --import tsx --expose-gc bench/snapshot_bench.ts [--quick]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,11 +59,12 @@ import { walConfig } from '../src/wal/wal_config.ts';
 import { WalWriter } from '../src/wal/wal_writer.ts';
 import {
   REPO_ROOT,
-  benchModuleArgs,
   benchTempDir,
   collectGarbage,
   formatInteger,
   freePort,
+  freshProcessRequest,
+  inFreshProcess,
   megabytes,
   ownChild,
   processCpuSeconds,
@@ -408,11 +409,15 @@ type RestartResult = ReturnType<typeof timedRestart>;
  * recovery itself is timed, from inside the child; the child's own start is not counted.
  */
 function coldRestart(dir: string, useSnapshots: boolean, toSeq?: number, walReadThread: 'auto' | 'on' | 'off' = 'auto'): RestartResult {
-  const request = JSON.stringify({ dir, useSnapshots, toSeq: toSeq ?? null, walReadThread });
-  const child = spawnSync(process.execPath, [...benchModuleArgs('snapshot_bench'), RESTART_CHILD_FLAG, request], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
-  if (child.status !== 0) throw new Error(`snapshot bench: the restart child failed (status ${child.status}):\n${child.stderr}`);
-  const lines = child.stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as RestartResult;
+  const request: RestartRequest = { dir, useSnapshots, toSeq: toSeq ?? null, walReadThread };
+  return inFreshProcess<RestartResult>('snapshot_bench', RESTART_CHILD_FLAG, request);
+}
+
+interface RestartRequest {
+  dir: string;
+  useSnapshots: boolean;
+  toSeq: number | null;
+  walReadThread: 'auto' | 'on' | 'off';
 }
 
 const RESTART_CHILD_FLAG = '--restart-child';
@@ -444,9 +449,8 @@ function timedRestart(dir: string, marketSet: MarketSet, useSnapshots: boolean, 
   };
 }
 
-const childAt = process.argv.indexOf(RESTART_CHILD_FLAG);
-if (childAt >= 0) {
-  const request = JSON.parse(process.argv[childAt + 1]!) as { dir: string; useSnapshots: boolean; toSeq: number | null; walReadThread: 'auto' | 'on' | 'off' };
+const request = freshProcessRequest<RestartRequest>(RESTART_CHILD_FLAG);
+if (request !== undefined) {
   const result = timedRestart(request.dir, defaultMarketSet(), request.useSnapshots, request.toSeq ?? undefined, request.walReadThread);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } else if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
