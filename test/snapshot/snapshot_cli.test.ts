@@ -11,7 +11,7 @@ import { SNAPSHOT_POLICY_DEFAULT } from '../../src/snapshot/snapshot_policy.ts';
 import { marketSet, removeDir, takeSnapshotsAt, tempDir, writeLog } from './support.ts';
 
 describe('snapshot options', () => {
-  it('default to a snapshot every 1,000,000 records or 10 minutes, 2 kept, the WAL kept whole', () => {
+  it('default to a snapshot every 200,000 records or 10 minutes, 2 kept, the WAL kept whole', () => {
     expect(parseConfig([], {}).snapshots).toEqual(SNAPSHOT_POLICY_DEFAULT);
     expect(SNAPSHOT_POLICY_DEFAULT).toEqual({ everyRecords: 200_000, everyMs: 600_000, keep: 2, walRetention: 'keep' });
   });
