@@ -18,7 +18,7 @@
  *   the window by Little's law); the headline is the best throughput, with its own latency.
  * - Open loop: a fixed rate (100,000 commands/s by default), commands sent on a 1 ms timer, to
  *   show latency at a moderate load.
- * - The same closed-loop windows with the layout 'sequencer+matching+settlement,wal' (the previous default).
+ * - The same closed-loop windows with the layout 'sequencer,wal,matching+settlement' (the previous default).
  *
  * Run alone: node --import tsx --expose-gc bench/pipeline_bench.ts [--quick] [--default-only]
  * (--default-only: only npm start's layout, for quicker A/B comparisons; 'alternative' repeats it)
@@ -60,7 +60,7 @@ const COMMAND_TYPE_NAMES: Record<number, string> = {
   [CommandType.Cancel]: 'cancel',
 };
 
-export const ALTERNATIVE_LAYOUT = 'sequencer+matching+settlement,wal';
+export const ALTERNATIVE_LAYOUT = 'sequencer,wal,matching+settlement';
 export const FIXED_RATE_PER_SEC = 100_000;
 
 export interface SegmentResult extends LatencySummary {

@@ -594,7 +594,7 @@ function readmeSection(report: Report, table: string, options: RunOptions): stri
     '- **Pipeline**: the real threaded pipeline composed and configured as `npm start` does it (`startServer`, no flags:',
     '  fsync on, data on disk), driven from the main thread with N commands in flight (closed loop) and at a fixed rate',
     '  (open loop); latency is submit → result per command. The same windows with the layout',
-    '  `sequencer+matching+settlement,wal` (the previous default); the full run also measures the default with snapshots off.',
+    '  `sequencer,wal,matching+settlement` (the previous default); the full run also measures the default with snapshots off.',
     '- **HTTP**: autocannon, 64 connections, distinct limit orders from 1,000 funded accounts, against the real server',
     '  (child process, fsync on) and against a no-op route with the same schema (`bench/noop_server.ts`): both servers run',
     '  side by side and the measured windows alternate between them (ABBA), so both see the same machine; per-round ratios',

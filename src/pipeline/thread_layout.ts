@@ -1,7 +1,7 @@
 /**
  * Which stages share a thread: a configuration of the pipeline, not of the stages (DESIGN.md).
  * Written as comma-separated threads of '+'-joined stages, e.g. the default
- * "sequencer,wal,matching+settlement". The WAL writer always has a thread of its own: an fsync
+ * "sequencer+matching+settlement,wal". The WAL writer always has a thread of its own: an fsync
  * must never block the sequencer, and the batch that builds up during one fsync is exactly what
  * group commit flushes next. The gateway is always the main thread.
  */
@@ -9,13 +9,17 @@ export const STAGE_NAMES = ['sequencer', 'wal', 'matching', 'settlement'] as con
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /**
- * The sequencer alone, the WAL writer alone, matching and settlement together. Chosen by measurement
- * on the 2-core machine (README, "Threads and rings"): in the side-by-side runs of the pipeline
- * benchmark it beat 'sequencer+matching+settlement,wal' in every run but one (100.6k vs 64.0k
- * commands/s in the README's full run, 102k vs 63k under load, 76k vs 60k quick; once 82.4k vs 80.7k):
- * the sequencer's pre-check and the matching of earlier commands run at the same time.
+ * The three state machines on one worker thread, the WAL writer on another: two workers beside
+ * the gateway on a 2-core machine. Chosen by measurement (README, "Threads and rings"): the real
+ * server under HTTP load served 4-23% more orders/s with it than with 'sequencer,wal,matching+settlement'
+ * in 4 of 4 alternating runs on the AMD EPYC host (15.2k-16.8k vs 12.9k-16.0k orders/s; submit →
+ * result inside the server 2.61-2.93 vs 2.79-3.44 ms), and the pipeline benchmark favoured it up to
+ * 1,024 commands in flight. That three-worker layout was the default before: on the earlier Intel
+ * Xeon hosts it led the pipeline benchmark (the sequencer's pre-check overlaps the matching of
+ * earlier commands), and it still leads at saturation (4,096 and more in flight); with the HTTP
+ * load generator on the same two cores, one thread fewer to wake and schedule weighs more.
  */
-export const DEFAULT_THREAD_LAYOUT = 'sequencer,wal,matching+settlement';
+export const DEFAULT_THREAD_LAYOUT = 'sequencer+matching+settlement,wal';
 
 export type ThreadLayout = readonly (readonly StageName[])[];
 

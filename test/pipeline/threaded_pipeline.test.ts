@@ -117,8 +117,8 @@ describe('threaded pipeline', () => {
   });
 
   it.each([
-    ['the default layout', 'sequencer,wal,matching+settlement'],
-    ['one core thread and the WAL thread', 'sequencer+matching+settlement,wal'],
+    ['the default layout: one core thread and the WAL thread', 'sequencer+matching+settlement,wal'],
+    ['the sequencer, the WAL writer, matching with settlement', 'sequencer,wal,matching+settlement'],
     ['every stage on its own thread', 'sequencer,wal,matching,settlement'],
   ])('never drops or reorders with tiny rings (backpressure everywhere): %s', async (_name, layout) => {
     const dataDir = tempDataDir();
