@@ -13,11 +13,11 @@ export type StageName = (typeof STAGE_NAMES)[number];
  * the gateway on a 2-core machine. Chosen by measurement (README, "Threads and rings"): the real
  * server under HTTP load served 4-23% more orders/s with it than with 'sequencer,wal,matching+settlement'
  * in 4 of 4 alternating runs on the AMD EPYC host (15.2k-16.8k vs 12.9k-16.0k orders/s; submit →
- * result inside the server 2.61-2.93 vs 2.79-3.44 ms), and the pipeline benchmark favoured it up to
- * 1,024 commands in flight. That three-worker layout was the default before: on the earlier Intel
- * Xeon hosts it led the pipeline benchmark (the sequencer's pre-check overlaps the matching of
- * earlier commands), and it still leads at saturation (4,096 and more in flight); with the HTTP
- * load generator on the same two cores, one thread fewer to wake and schedule weighs more.
+ * result inside the server 2.61-2.93 vs 2.79-3.44 ms). That three-worker layout was the default
+ * before: on the earlier Intel Xeon hosts it led the pipeline benchmark (the sequencer's pre-check
+ * overlaps the matching of earlier commands), and it still leads that benchmark, which has no HTTP,
+ * at saturation (two workers lead at 256 in flight, sometimes up to 1,024); with the HTTP load
+ * generator on the same two cores, one thread fewer to wake and schedule weighs more.
  */
 export const DEFAULT_THREAD_LAYOUT = 'sequencer+matching+settlement,wal';
 
