@@ -62,7 +62,7 @@ const HEAP_RUN_LIMITS: CoreLimits = { ...DEFAULT_CORE_LIMITS, clientOrderIdsMax:
 
 export async function benchCore(options: { quick: boolean }): Promise<CoreBenchResult> {
   const commandCount = options.quick ? 300_000 : 2_000_000;
-  const runs = options.quick ? 2 : 3;
+  const runs = options.quick ? 3 : 4;
   progress(`core: recording ${formatInteger(commandCount)} commands of the mixed flow through a core`);
   const flow = RecordedFlow.record(commandCount);
   progress(`core: ${flow.describe()}`);
