@@ -16,7 +16,7 @@ export type StageName = (typeof STAGE_NAMES)[number];
  * result inside the server 2.61-2.93 vs 2.79-3.44 ms). That three-worker layout was the default
  * before: on the earlier Intel Xeon hosts it led the pipeline benchmark (the sequencer's pre-check
  * overlaps the matching of earlier commands), and it still leads that benchmark, which has no HTTP,
- * at saturation (two workers lead at 256 in flight, sometimes up to 1,024); with the HTTP load
+ * at saturation (below it the lead changes from run to run); with the HTTP load
  * generator on the same two cores, one thread fewer to wake and schedule weighs more.
  */
 export const DEFAULT_THREAD_LAYOUT = 'sequencer+matching+settlement,wal';
