@@ -206,10 +206,9 @@ export async function benchWalReplayThroughCore(options: { quick: boolean }): Pr
     for (let run = 0; run < runs; run += 1) {
       // Alternating, so that both readings see the same load on a shared machine. Every run is cold
       // (a fresh process), so none is a warm-up.
-      const request = { dir, records: flow.acceptedCount };
-      const measured = inFreshProcess<TimedRecovery>('core_bench', REPLAY_CHILD_FLAG, { ...request, walReadThread: 'auto' });
+      const measured = coldWalRecovery({ dir, records: flow.acceptedCount, walReadThread: 'auto' });
       real.thread = measured.thread;
-      const compared = inFreshProcess<TimedRecovery>('core_bench', REPLAY_CHILD_FLAG, { ...request, walReadThread: measured.thread ? 'off' : 'on' });
+      const compared = coldWalRecovery({ dir, records: flow.acceptedCount, walReadThread: measured.thread ? 'off' : 'on' });
       real.rates.push(measured.rate);
       real.cpuMs.push(measured.cpuMs);
       other.rates.push(compared.rate);
@@ -236,6 +235,17 @@ export async function benchWalReplayThroughCore(options: { quick: boolean }): Pr
 }
 
 const REPLAY_CHILD_FLAG = '--replay-child';
+
+interface ReplayRequest {
+  dir: string;
+  records: number;
+  walReadThread: 'auto' | 'on' | 'off';
+}
+
+/** `timedWalRecovery` in a fresh process (bench_support.ts `inFreshProcess`). */
+function coldWalRecovery(request: ReplayRequest): TimedRecovery {
+  return inFreshProcess<TimedRecovery>('core_bench', REPLAY_CHILD_FLAG, request);
+}
 
 interface TimedRecovery {
   rate: number;
@@ -272,7 +282,7 @@ function writeAcceptedAsWal(dir: string, flow: RecordedFlow): number {
   return recoverWal(dir).segments.reduce((sum, segment) => sum + segment.bytes, 0);
 }
 
-const replayRequest = freshProcessRequest<{ dir: string; records: number; walReadThread: 'auto' | 'on' | 'off' }>(REPLAY_CHILD_FLAG);
+const replayRequest = freshProcessRequest<ReplayRequest>(REPLAY_CHILD_FLAG);
 if (replayRequest !== undefined) {
   process.stdout.write(`${JSON.stringify(timedWalRecovery(replayRequest.dir, replayRequest.records, replayRequest.walReadThread))}\n`);
 } else if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
