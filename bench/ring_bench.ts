@@ -15,7 +15,7 @@ import { isMainThread, Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { createTradeEvent, decodeTrade, MESSAGE_SLOT_BYTES } from '../src/ring/messages.ts';
 import { SpscRing } from '../src/ring/spsc_ring.ts';
-import { sourceBundleUrl } from '../src/boot/source_bundle.mjs';
+import { startBundleWorker } from '../src/boot/source_bundle.mjs';
 
 export type RingBenchMode = 'single' | 'batched' | 'codec' | 'postMessage';
 
@@ -49,7 +49,7 @@ const BATCH_MAX = 64;
 const WAIT_TIMEOUT_MS = 10_000;
 
 function startWorker(data: RingBenchWorkerData): Worker {
-  return new Worker(sourceBundleUrl(new URL('./ring_bench_worker.ts', import.meta.url)), { workerData: data });
+  return startBundleWorker(new URL('./ring_bench_worker.ts', import.meta.url), { workerData: data });
 }
 
 function doneMessage(worker: Worker): Promise<number> {

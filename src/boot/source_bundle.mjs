@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { threadId } from 'node:worker_threads';
+import { Worker, threadId } from 'node:worker_threads';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CACHE_DIR = path.join(REPO_ROOT, 'node_modules', '.cache', 'exchange-bundles');
@@ -136,6 +136,49 @@ export function sourceBundleUrl(entry) {
     if (bundle === undefined) throw new Error(`source bundle: building ${entryPath} left no usable bundle`);
   }
   return pathToFileURL(bundle);
+}
+
+/** Loaders of TypeScript sources: `--import tsx` and its spellings (`--import=tsx`, `--loader`, `--require`). */
+const TS_LOADER = /^(tsx|tsx\/.*)$/;
+const LOADER_FLAGS = new Set(['--import', '--loader', '--experimental-loader', '--require', '-r']);
+/** V8 options: process-wide (a worker has them anyway), and a worker refuses them in its own list. */
+const V8_FLAG = /^--(expose[-_]gc|max[-_]|stack[-_]size|allow[-_]natives[-_]syntax|no[-_]opt\b)/;
+
+/**
+ * Node options for a worker thread that runs a bundle: the parent's (`execArgv`), less a loader of
+ * TypeScript sources and V8 options. A bundle is plain JavaScript: a loader inherited from
+ * `node --import tsx` (npm run replay, the benchmark, tests) would cost every worker ~40 ms more to
+ * start, and on Node 20 a thread of its own for its hooks. Profiling flags (--cpu-prof) are kept.
+ */
+export function bundleWorkerExecArgv(execArgv = process.execArgv) {
+  const kept = [];
+  for (let index = 0; index < execArgv.length; index++) {
+    const arg = execArgv[index];
+    if (LOADER_FLAGS.has(arg) && TS_LOADER.test(execArgv[index + 1] ?? '')) {
+      index += 1;
+      continue;
+    }
+    const [flag, value] = arg.split('=', 2);
+    if (value !== undefined && LOADER_FLAGS.has(flag) && TS_LOADER.test(value)) continue;
+    if (V8_FLAG.test(arg)) continue;
+    kept.push(arg);
+  }
+  return kept;
+}
+
+/**
+ * A Worker running the bundle of the TypeScript module at `entry`, with `bundleWorkerExecArgv()`.
+ * Should Node refuse one of the options kept (ERR_WORKER_INVALID_EXEC_ARGV), the worker inherits
+ * the parent's options instead, as any worker does: slower to start, never broken.
+ */
+export function startBundleWorker(entry, options = {}) {
+  const url = sourceBundleUrl(entry);
+  try {
+    return new Worker(url, { ...options, execArgv: bundleWorkerExecArgv() });
+  } catch (error) {
+    if (error?.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    return new Worker(url, options);
+  }
 }
 
 // Run as a program: build the bundle of the entry named by the argument.

@@ -66,7 +66,7 @@ import { SharedCounters } from './shared_counters.ts';
 import type { StageWorkerData, StageWorkerReport } from './stage_worker.ts';
 import type { StageName, ThreadLayout } from './thread_layout.ts';
 import { LatencyHistogram } from './latency_histogram.ts';
-import { sourceBundleUrl } from '../boot/source_bundle.mjs';
+import { startBundleWorker } from '../boot/source_bundle.mjs';
 
 export interface PipelineOptions {
   marketSet: MarketSet;
@@ -738,5 +738,5 @@ function spawnStageWorker(workerData: StageWorkerData, transferList: ArrayBuffer
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./stage_worker.js', import.meta.url), { workerData, transferList });
   // From sources: an esbuild bundle of the worker's module (src/boot/source_bundle.mjs).
-  return new Worker(sourceBundleUrl(new URL('./stage_worker.ts', import.meta.url)), { workerData, transferList });
+  return startBundleWorker(new URL('./stage_worker.ts', import.meta.url), { workerData, transferList });
 }

@@ -24,7 +24,8 @@
  * scan and returns the same result, so what is cut, refused or reported does not depend on it
  * (`walReadThread`). What counts is the WAL after the snapshot, not the whole log: with a snapshot
  * its file is read first, which says exactly where its tail starts, and the thread is started then
- * (so it still loads while the state is rebuilt) only when that tail is long.
+ * (so it still loads while the state is rebuilt) only when that tail is long. This thread never
+ * waits for the reader to start: it reads inline until the reader is ready and hands over then.
  */
 import * as path from 'node:path';
 import type { CoreListener } from '../core/exchange_core.ts';
@@ -40,7 +41,7 @@ import { nodeFileLayer } from '../wal/file_layer.ts';
 import type { WalRecovery } from '../wal/recovery.ts';
 import { recoverWal } from '../wal/recovery.ts';
 import { listSegments, walDirectory } from '../wal/segment_file.ts';
-import { WalReadThread, WalReadThreadStartError } from '../wal/wal_read_thread.ts';
+import { WalReadThread } from '../wal/wal_read_thread.ts';
 import type { ScanFunction, SnapshotChainPoint, TornTail } from '../wal/wal_reader.ts';
 import { SnapshotMismatchError, readRecords, scanWal } from '../wal/wal_reader.ts';
 import { marketsFingerprint } from './snapshot_codec.ts';
@@ -131,7 +132,7 @@ export interface StateRecovery {
   tornTail: TornTail | null;
   /** 'recover' mode: where the log ends and the writer continues. */
   walRecovery: WalRecovery | null;
-  /** True when a reader thread read the WAL while this thread applied it (`walReadThread`). */
+  /** True when a reader thread read (some of) the WAL while this thread applied it (`walReadThread`). */
   walReadThread: boolean;
   elapsedMs: number;
 }
@@ -181,7 +182,7 @@ export function recoverState(dataDir: string, options: StateRecoveryOptions): St
       log.warn({ file: entry.file, setAsideAs: entry.setAsideAs }, 'snapshot: a rejected snapshot was set aside (kept, never read again)');
     }
   }
-  return { ...result, rejectedSnapshots: rejected, walReadThread: source.readerStarted, elapsedMs: performance.now() - started };
+  return { ...result, rejectedSnapshots: rejected, walReadThread: source.readerUsed, elapsedMs: performance.now() - started };
 }
 
 /**
@@ -192,6 +193,7 @@ class WalSource {
   readonly layer: FileLayer;
   private readonly mode: 'auto' | 'on' | 'off';
   private reader: WalReadThread | null = null;
+  private failureReported = false;
 
   private readonly log: RecoveryLog;
 
@@ -214,26 +216,26 @@ class WalSource {
     if (bytes >= WAL_READ_THREAD_BYTES_MIN) this.reader = this.spawnReader();
   }
 
-  get readerStarted(): boolean {
-    return this.reader !== null;
+  /** True when records came through the reader thread (false: all were read on this thread). */
+  get readerUsed(): boolean {
+    return this.reader !== null && this.reader.recordsDelivered > 0;
   }
 
   /**
-   * The reader thread's scan, or undefined (inline). A reader that never started (nothing read yet)
-   * is dropped with a warning and the scan runs inline: the thread only ever saves time.
+   * The reader thread's scan, or undefined (inline). Until its worker is ready the scan runs on
+   * this thread and hands over then (WalReadThread.scan); a worker that never starts is reported,
+   * and everything is read here.
    */
   get scanner(): ScanFunction | undefined {
     const reader = this.reader;
     if (reader === null) return undefined;
     return (dir, scanOptions) => {
-      try {
-        return reader.scan(dir, scanOptions);
-      } catch (error) {
-        if (!(error instanceof WalReadThreadStartError)) throw error;
-        this.log.warn({ error: error.message }, 'wal: the reader thread did not start; reading the WAL on this thread');
-        this.reader = null;
-        return scanWal(dir, scanOptions);
+      const scan = reader.scan(dir, scanOptions);
+      if (reader.failed && !this.failureReported) {
+        this.failureReported = true;
+        this.log.warn({}, 'wal: the reader thread did not start; the WAL was read on this thread');
       }
+      return scan;
     };
   }
 

@@ -10,7 +10,7 @@ import type { ReadModelsOptions } from '../gateway/read_models.ts';
 import type { RecoveryLog } from './recover_state.ts';
 import type { SnapshotPolicy } from './snapshot_policy.ts';
 import type { SnapshotWorkerData, SnapshotWorkerMessage } from './snapshot_worker.ts';
-import { sourceBundleUrl } from '../boot/source_bundle.mjs';
+import { startBundleWorker } from '../boot/source_bundle.mjs';
 
 export interface SnapshotServiceOptions {
   dataDir: string;
@@ -148,5 +148,5 @@ function spawnSnapshotWorker(workerData: SnapshotWorkerData): Worker {
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./snapshot_worker.js', import.meta.url), { workerData });
   // From sources: an esbuild bundle of the worker's module (src/boot/source_bundle.mjs).
-  return new Worker(sourceBundleUrl(new URL('./snapshot_worker.ts', import.meta.url)), { workerData });
+  return startBundleWorker(new URL('./snapshot_worker.ts', import.meta.url), { workerData });
 }

@@ -11,6 +11,10 @@
  * inline scan; only the delivery of records crosses a thread. Read-only: cutting a torn tail or a
  * repair stays on the caller's thread, after the scan, as before.
  *
+ * The worker takes some 40-150 ms to start (a thread, its modules). The caller does not wait for
+ * it: it scans inline meanwhile and hands over at a record boundary once the worker is ready
+ * (`scan`), so a replay gains from the thread from its first milliseconds and never loses to it.
+ *
  * Protocol (one scan at a time, the caller's thread blocks while it consumes):
  * - the caller posts a request (options without callbacks) on a MessagePort;
  * - the worker publishes every record as a record slot (record_slot.ts, tagged with the request's
@@ -19,7 +23,8 @@
  *   when the caller sees the end, and the caller takes it with `receiveMessageOnPort`;
  * - the caller checks every record's seq (+1 each, the pair of the worker's check), the end's
  *   requestId and seq, and the record count.
- * Waits are bounded: a worker that does not start or stops making progress is an error, never a hang.
+ * Waits are bounded: a worker that stops making progress is an error, never a hang; one that never
+ * starts is never waited for.
  */
 import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
@@ -30,18 +35,18 @@ import { SpscRing } from '../ring/spsc_ring.ts';
 import { nodeFileLayer } from './file_layer.ts';
 import { RECORD_SLOT_BYTES, SLOT_END, decodeRecordSlot, endSlotSeq, slotTag } from './record_slot.ts';
 import type { ScanOptions, WalScan } from './wal_reader.ts';
-import { sourceBundleUrl } from '../boot/source_bundle.mjs';
+import { continuationOf, joinScans, scanWal } from './wal_reader.ts';
+import { startBundleWorker } from '../boot/source_bundle.mjs';
 
 /** Slots of the record ring: 2 MiB of shared memory, enough for the reader to stay well ahead. */
 export const WAL_READ_RING_CAPACITY = 16_384;
 /** Records the worker writes before it publishes them with one store (and at most one wake-up). */
 export const WAL_READ_PUBLISH_BATCH = 256;
 /**
- * How long the caller waits for the worker to start before giving up (it starts from a bundle in
- * well under a second). The caller is blocked meanwhile, so a worker that fails to load is seen
- * only by this deadline (its 'error' event needs the event loop); recovery then reads inline.
+ * While the worker starts (some 40-150 ms), the caller scans inline and asks whether it is ready
+ * every this many records (a few ms of replay), then hands the rest of the scan over to it.
  */
-const WAL_READ_START_TIMEOUT_MS = 10_000;
+export const HANDOVER_CHECK_RECORDS = 4096;
 /** How long the caller waits without a single new record before it declares the worker stuck. */
 const WAL_READ_STALL_TIMEOUT_MS = 60_000;
 /** One sleep of the caller on the ring; between sleeps it checks the deadlines. */
@@ -72,11 +77,6 @@ export type WalReadResult =
   | { requestId: number; ok: true; scan: WalScan }
   | { requestId: number; ok: false; name: string; message: string; stack: string };
 
-/** The worker never became ready: nothing was read, so the caller may scan inline instead. */
-export class WalReadThreadStartError extends Error {
-  override readonly name = 'WalReadThreadStartError';
-}
-
 export class WalReadThread {
   private readonly worker: Worker;
   private readonly ring: SpscRing;
@@ -84,12 +84,10 @@ export class WalReadThread {
   private readonly port: MessagePort;
   private readonly command = createCommand();
   private requestId = 0;
+  private delivered = 0;
   private closed = false;
 
-  private readonly startTimeoutMs: number;
-
-  private constructor(workerUrl: URL | undefined, startTimeoutMs: number) {
-    this.startTimeoutMs = startTimeoutMs;
+  private constructor(workerUrl: URL | undefined) {
     this.ring = SpscRing.create(WAL_READ_RING_CAPACITY, RECORD_SLOT_BYTES);
     const control = new SharedArrayBuffer(ReadControl.Words * Int32Array.BYTES_PER_ELEMENT);
     this.control = new Int32Array(control);
@@ -105,28 +103,57 @@ export class WalReadThread {
 
   /** Starts the worker now, so that it loads its modules while the caller does other work (a snapshot load). */
   static spawn(): WalReadThread {
-    return new WalReadThread(undefined, WAL_READ_START_TIMEOUT_MS);
+    return new WalReadThread(undefined);
   }
 
-  /** Tests: a reader whose worker runs another module (one that fails to start), with its own deadline. */
-  static spawnForTest(workerUrl: URL, startTimeoutMs: number): WalReadThread {
-    return new WalReadThread(workerUrl, startTimeoutMs);
+  /** Tests: a reader whose worker runs another module (one that fails to start). */
+  static spawnForTest(workerUrl: URL): WalReadThread {
+    return new WalReadThread(workerUrl);
   }
 
   /**
    * `scanWal(dataDir, options)` with the reading and verifying in the worker: `onRecord` is called
    * here, on the caller's thread, with every record in seq order (one reused Command). Throws what
-   * the worker's scan threw; an exception of `onRecord` ends the worker and is rethrown.
+   * the scan threw; an exception of `onRecord` ends the worker and is rethrown.
+   *
+   * Never waits for the worker to start: until it is ready, this thread scans inline, and hands
+   * over to the worker at the first record boundary after it is (asked every HANDOVER_CHECK_RECORDS
+   * records); the worker goes on from right after that record (`continuationOf`), and the two parts
+   * are joined into the one scan the inline reader would have returned (`joinScans`). A worker
+   * that never starts costs nothing but its spawn: the whole scan is then inline.
    */
   scan(dataDir: string, options: ScanOptions): WalScan {
     assert(!this.closed, 'WalReadThread.scan: the thread is closed');
     assert(options.fileLayer === undefined || options.fileLayer === nodeFileLayer, 'WalReadThread.scan: the worker reads through node:fs only');
+    if (this.state === ReadState.Ready) return this.scanInWorker(dataDir, options);
+    let head: WalScan;
     try {
-      this.waitUntilReady();
+      head = scanWal(dataDir, { ...options, stopWhen: (delivered) => delivered % HANDOVER_CHECK_RECORDS === 0 && this.state === ReadState.Ready });
     } catch (error) {
       this.close();
       throw error;
     }
+    const toSeq = options.toSeq ?? Number.MAX_SAFE_INTEGER;
+    const handedOver = head.stoppedAtToSeq && head.fault === null && head.snapshotMismatch === null && head.records > 0 && head.lastSeq < toSeq;
+    if (!handedOver) return head;
+    return joinScans(head, this.scanInWorker(dataDir, { ...options, afterSnapshot: continuationOf(head) }));
+  }
+
+  /** Records the worker has delivered, over all scans (0: everything was read on the caller's thread). */
+  get recordsDelivered(): number {
+    return this.delivered;
+  }
+
+  /** True when the worker failed to start (or died): scans are then read on the caller's thread. */
+  get failed(): boolean {
+    return this.state === ReadState.Failed;
+  }
+
+  private get state(): number {
+    return Atomics.load(this.control, ReadControl.State);
+  }
+
+  private scanInWorker(dataDir: string, options: ScanOptions): WalScan {
     this.requestId += 1;
     const request: WalReadRequest = { requestId: this.requestId, dataDir };
     if (options.toSeq !== undefined) request.toSeq = options.toSeq;
@@ -150,18 +177,6 @@ export class WalReadThread {
     Atomics.store(this.control, ReadControl.Cancel, 1);
     this.port.close();
     void this.worker.terminate();
-  }
-
-  private waitUntilReady(): void {
-    const deadline = performance.now() + this.startTimeoutMs;
-    for (;;) {
-      const state = Atomics.load(this.control, ReadControl.State);
-      if (state === ReadState.Ready) return;
-      if (state === ReadState.Failed) throw new WalReadThreadStartError('WAL read thread: the worker failed to start');
-      const remainingMs = deadline - performance.now();
-      if (remainingMs <= 0) throw new WalReadThreadStartError(`WAL read thread: the worker did not start within ${this.startTimeoutMs} ms`);
-      Atomics.wait(this.control, ReadControl.State, state, Math.min(remainingMs, WAIT_SLICE_MS));
-    }
   }
 
   /** Applies records until the end of this request; returns how many were delivered. */
@@ -194,6 +209,7 @@ export class WalReadThread {
         decodeRecordSlot(ring, offset, command);
         if (records !== 0 && command.seq !== lastSeq + 1) throw new InvariantError('WAL read thread: records must arrive gap-free, in seq order');
         records += 1;
+        this.delivered += 1;
         lastSeq = command.seq;
         if (onRecord !== null) {
           try {
@@ -229,5 +245,5 @@ function spawnReadWorker(workerData: WalReadWorkerData, transferList: MessagePor
   const fromSources = import.meta.url.endsWith('.ts');
   if (!fromSources) return new Worker(new URL('./wal_read_worker.js', import.meta.url), { workerData, transferList });
   // From sources: an esbuild bundle of the worker's module (src/boot/source_bundle.mjs).
-  return new Worker(sourceBundleUrl(new URL('./wal_read_worker.ts', import.meta.url)), { workerData, transferList });
+  return startBundleWorker(new URL('./wal_read_worker.ts', import.meta.url), { workerData, transferList });
 }

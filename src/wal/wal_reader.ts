@@ -26,7 +26,7 @@
  * anything.
  */
 import * as path from 'node:path';
-import { assert } from '../domain/assert.ts';
+import { InvariantError, assert } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import { CommandType, createCommand } from '../domain/commands.ts';
 import type { FileLayer } from './file_layer.ts';
@@ -114,8 +114,10 @@ export interface WalScan {
   lastTimestampMs: number;
   records: number;
   fault: ScanFault | null;
-  /** True when the scan stopped at `toSeq` before the end of the log. */
+  /** True when the scan stopped at `toSeq` (or when `stopWhen` said so) before the end of the log. */
   stoppedAtToSeq: boolean;
+  /** Where the last valid record this scan read was written (null when it read none). */
+  lastRecord: WalRecordPosition | null;
 }
 
 export interface ScanOptions {
@@ -127,6 +129,12 @@ export interface ScanOptions {
   chunkBytes?: number;
   /** Deliver only the records after a snapshot, checking that the chain meets it (module comment). */
   afterSnapshot?: SnapshotChainPoint;
+  /**
+   * Asked after each delivered record, with the number delivered so far: true stops the scan right
+   * after that record, as `toSeq` would (`stoppedAtToSeq`). The reader thread's hand-over uses it
+   * (wal_read_thread.ts); `continuationOf` gives the point to go on from.
+   */
+  stopWhen?: (delivered: number) => boolean;
 }
 
 /** Where a snapshot stands in the log: its seq and the chain crc of the record with that seq. */
@@ -157,6 +165,62 @@ export type ScanFunction = (dataDir: string, options: ScanOptions) => WalScan;
 /** Scans and verifies the WAL under `dataDir` without changing anything. */
 export function scanWal(dataDir: string, options: ScanOptions = {}): WalScan {
   return new WalScanner(dataDir, options).scan();
+}
+
+/**
+ * Where a scan that stopped early (`stopWhen`) goes on from: the chain point of its last record,
+ * with that record's position, so the next scan starts right after it (`afterSnapshot`, which
+ * checks that the record there is exactly that one).
+ */
+export function continuationOf(scan: WalScan): SnapshotChainPoint {
+  assert(scan.stoppedAtToSeq && scan.fault === null && scan.snapshotMismatch === null, 'continuationOf: only a scan that stopped early and clean goes on');
+  assert(scan.records > 0 && scan.lastRecord !== null, 'continuationOf: the scan read no record');
+  return { seq: scan.lastSeq, chainCrc: scan.lastCrc, lastTimestampMs: scan.lastTimestampMs, position: scan.lastRecord };
+}
+
+/**
+ * One scan from two: `head` stopped early, and `tail` went on from `continuationOf(head)`. The
+ * result is exactly what one scan of the same log and options would have returned (the reader
+ * thread's tests check it field by field): the segment the two share counted once, the tail's
+ * fault re-indexed to the joined segments, the head's view of the start (first seq, snapshot,
+ * skipped segments) and the tail's of the end.
+ */
+export function joinScans(head: WalScan, tail: WalScan): WalScan {
+  const point = continuationOf(head);
+  if (tail.snapshotMismatch !== null) {
+    throw new InvariantError(`WAL scan: the log does not go on after seq ${point.seq}, where the previous part of the scan stopped: ${tail.snapshotMismatch}`);
+  }
+  const segments = head.segments.map((segment) => ({ ...segment }));
+  const tailSegments = tail.segments.map((segment) => ({ ...segment }));
+  const shared = segments[segments.length - 1];
+  const first = tailSegments[0];
+  if (shared !== undefined && first !== undefined && first.name === shared.name) {
+    // The tail went on in the segment the head stopped in. Records it verified again to get back
+    // to the point (when it could not seek there) are the head's, counted once.
+    shared.records += first.records - tail.skippedRecords;
+    shared.validBytes = first.validBytes;
+    shared.fileBytes = first.fileBytes;
+    tailSegments.shift();
+  }
+  const indexOffset = segments.length - (tail.segments.length - tailSegments.length);
+  segments.push(...tailSegments);
+  return {
+    walDir: head.walDir,
+    skippedSegments: head.skippedSegments,
+    snapshotMismatch: null,
+    skippedRecords: head.skippedRecords,
+    segments,
+    notScanned: tail.notScanned,
+    ignoredFiles: tail.ignoredFiles,
+    firstSeq: head.firstSeq,
+    lastSeq: tail.lastSeq,
+    lastCrc: tail.lastCrc,
+    lastTimestampMs: tail.lastTimestampMs,
+    records: head.records + tail.records,
+    fault: tail.fault === null ? null : { ...tail.fault, segmentIndex: tail.fault.segmentIndex + indexOffset },
+    stoppedAtToSeq: tail.stoppedAtToSeq,
+    lastRecord: tail.lastRecord ?? head.lastRecord,
+  };
 }
 
 export interface TornTail {
@@ -212,6 +276,7 @@ class WalScanner {
   private readonly walDir: string;
   private readonly toSeq: number;
   private readonly onRecord: ((command: Readonly<Command>) => void) | null;
+  private readonly stopWhen: ((delivered: number) => boolean) | null;
   private readonly chunkBytesMax: number;
   private chunk = new Uint8Array(0);
   private readonly decoder = new RecordDecoder();
@@ -229,6 +294,10 @@ class WalScanner {
   private skippedRecords = 0;
   /** True once lastTimestampMs holds a real record's timestamp (or the snapshot's). */
   private timestampKnown = false;
+  /** The last valid record read: its segment ('' before any) and where it starts and ends. */
+  private lastRecordSegment = '';
+  private lastRecordOffset = 0;
+  private lastRecordEnd = 0;
 
   constructor(dataDir: string, options: ScanOptions) {
     this.layer = options.fileLayer ?? nodeFileLayer;
@@ -236,6 +305,7 @@ class WalScanner {
     this.toSeq = options.toSeq ?? Number.MAX_SAFE_INTEGER;
     assert(Number.isSafeInteger(this.toSeq) && this.toSeq >= 0, 'scanWal: toSeq must be a safe integer >= 0');
     this.onRecord = options.onRecord ?? null;
+    this.stopWhen = options.stopWhen ?? null;
     const chunkBytes = options.chunkBytes ?? READ_CHUNK_BYTES_DEFAULT;
     assert(Number.isInteger(chunkBytes) && chunkBytes >= READ_CHUNK_BYTES_MIN, `scanWal: chunkBytes must be >= ${READ_CHUNK_BYTES_MIN}`);
     this.chunkBytesMax = chunkBytes;
@@ -277,6 +347,8 @@ class WalScanner {
       records: this.records,
       fault: this.fault,
       stoppedAtToSeq: this.stopped,
+      lastRecord:
+        this.lastRecordSegment === '' ? null : { segment: this.lastRecordSegment, recordOffset: this.lastRecordOffset, nextOffset: this.lastRecordEnd },
     };
   }
 
@@ -414,11 +486,19 @@ class WalScanner {
           return;
         }
         this.accept(command, decoder.crc);
+        this.lastRecordOffset = chunkStart + at;
         at += size;
         segment.records += 1;
         segment.validBytes = chunkStart + at;
-        if (this.snapshot === null || command.seq > this.snapshot.seq) this.deliver(command);
-        else if (!this.skipBeforeSnapshot(command.seq)) return;
+        this.lastRecordSegment = segment.name;
+        this.lastRecordEnd = segment.validBytes;
+        if (this.snapshot === null || command.seq > this.snapshot.seq) {
+          this.deliver(command);
+          if (this.stopWhen !== null && command.seq < this.toSeq && this.stopWhen(this.records)) {
+            this.stopped = true;
+            return;
+          }
+        } else if (!this.skipBeforeSnapshot(command.seq)) return;
         if (command.seq === this.toSeq) {
           this.stopped = true;
           return;

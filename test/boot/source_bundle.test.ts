@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { sourceBundleUrl } from '../../src/boot/source_bundle.mjs';
+import { bundleWorkerExecArgv, sourceBundleUrl, startBundleWorker } from '../../src/boot/source_bundle.mjs';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'source-bundle-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -43,5 +43,17 @@ describe('source bundles (npm start and worker threads from TypeScript sources)'
   it('fails with the compiler error for a module that does not build', () => {
     const broken = write('broken.ts', `export const x: number = ;\n`);
     expect(() => sourceBundleUrl(broken)).toThrow(/Command failed/);
+  });
+
+  it('starts workers on a bundle without the TypeScript loader and V8 options of the parent, keeping the rest', async () => {
+    expect(bundleWorkerExecArgv(['--import', 'tsx', '--expose-gc', '--cpu-prof', '--cpu-prof-dir=/tmp/p'])).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/p']);
+    expect(bundleWorkerExecArgv(['--import=tsx', '--require', 'tsx/cjs', '--max-old-space-size=4096', '--enable-source-maps'])).toEqual(['--enable-source-maps']);
+    // Another module imported at start is the user's, not a TypeScript loader: kept.
+    expect(bundleWorkerExecArgv(['--import', './instrument.mjs'])).toEqual(['--import', './instrument.mjs']);
+    const worker = startBundleWorker(pathToFileURL(write('worker.ts', `import { parentPort } from 'node:worker_threads';\nparentPort!.postMessage(process.execArgv);\n`)));
+    const execArgv = await new Promise<string[]>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+    await worker.terminate();
+    expect(execArgv).toEqual(bundleWorkerExecArgv());
+    expect(execArgv.some((arg) => /tsx/.test(arg))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 /** Starts a worker thread running a TypeScript module, from its esbuild bundle like the server's workers. */
-import { Worker } from 'node:worker_threads';
-import { sourceBundleUrl } from '../../src/boot/source_bundle.mjs';
+import type { Worker } from 'node:worker_threads';
+import { startBundleWorker } from '../../src/boot/source_bundle.mjs';
 
 export function spawnTsWorker(moduleUrl: URL, workerData: unknown): Worker {
-  return new Worker(sourceBundleUrl(moduleUrl), { workerData });
+  return startBundleWorker(moduleUrl, { workerData });
 }
