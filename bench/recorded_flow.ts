@@ -8,12 +8,16 @@
  * from the recording (the threaded pipeline's pre-check may see credits later) can translate it.
  *
  * Stored as columns of typed arrays rather than millions of Command objects: compact, and no
- * large old generation for the collector to trace while a benchmark runs.
+ * large old generation for the collector to trace while a benchmark runs. That holds for the
+ * clientOrderIds too: their bytes are kept in one arena, and `read` makes the string afresh, as the
+ * gateway's JSON parser does for a request. Kept as a string per command (an array of millions of
+ * slots, a million strings), they made some 60 MB of the pipeline benchmark's heap: the server's
+ * main thread shares that heap, and its full collections paused it 20-30 ms instead of 6-10.
  */
 import { ExchangeCore } from '../src/core/exchange_core.ts';
 import { assert } from '../src/domain/assert.ts';
 import type { Command } from '../src/domain/commands.ts';
-import { CommandType, OrderType, TimeInForce, createCommand, resetCommand } from '../src/domain/commands.ts';
+import { CLIENT_ORDER_ID_LENGTH_MAX, CommandType, OrderType, TimeInForce, createCommand, resetCommand } from '../src/domain/commands.ts';
 import type { CoreLimits } from '../src/domain/limits.ts';
 import { DEFAULT_CORE_LIMITS } from '../src/domain/limits.ts';
 import { defaultMarketSet } from '../src/domain/markets.ts';
@@ -21,6 +25,9 @@ import { RejectCode } from '../src/domain/reject_codes.ts';
 import { FlowGenerator, MIXED_FLOW } from './flows.ts';
 
 export const RECORDED_FLOW_SEED = 20_240_601;
+
+/** One array of char codes per clientOrderId length, for String.fromCharCode.apply. */
+const CHAR_CODES: number[][] = Array.from({ length: CLIENT_ORDER_ID_LENGTH_MAX + 1 }, (_, length) => new Array<number>(length).fill(0));
 
 /**
  * MIXED_FLOW with its opening deposits halved: at full scale, 1,000 accounts × 10,000,000 USDT is
@@ -111,7 +118,11 @@ export class RecordedFlow {
   readonly priceTicks: Float64Array;
   readonly qtySteps: Float64Array;
   readonly quoteQtyUnits: Float64Array;
-  readonly clientOrderId: string[];
+  /** ClientOrderIds: bytes [clientOrderIdStart, + clientOrderIdLength) of the arena (length 0: none). */
+  private readonly clientOrderIdStart: Uint32Array;
+  private readonly clientOrderIdLength: Uint8Array;
+  private clientOrderIdArena = new Uint8Array(1 << 16);
+  private clientOrderIdArenaUsed = 0;
   /** Cancel: the seq it names in the recording. */
   readonly orderId: Float64Array;
   /** Cancel: the flow index of the place it names; -1 otherwise. */
@@ -136,7 +147,8 @@ export class RecordedFlow {
     this.priceTicks = new Float64Array(length);
     this.qtySteps = new Float64Array(length);
     this.quoteQtyUnits = new Float64Array(length);
-    this.clientOrderId = new Array<string>(length).fill('');
+    this.clientOrderIdStart = new Uint32Array(length);
+    this.clientOrderIdLength = new Uint8Array(length);
     this.orderId = new Float64Array(length);
     this.targetIndex = new Int32Array(length).fill(-1);
     this.code = new Uint8Array(length);
@@ -158,7 +170,7 @@ export class RecordedFlow {
     into.priceTicks = this.priceTicks[index]!;
     into.qtySteps = this.qtySteps[index]!;
     into.quoteQtyUnits = this.quoteQtyUnits[index]!;
-    into.clientOrderId = this.clientOrderId[index]!;
+    into.clientOrderId = this.clientOrderIdAt(index);
     into.orderId = this.orderId[index]!;
     return into;
   }
@@ -171,11 +183,42 @@ export class RecordedFlow {
     return into;
   }
 
-  /** Bytes held by the columns (the strings of clientOrderIds aside). */
+  /** The clientOrderId of a command, a new string ('' for none). */
+  clientOrderIdAt(index: number): string {
+    const length = this.clientOrderIdLength[index]!;
+    if (length === 0) return '';
+    const scratch = CHAR_CODES[length]!;
+    const start = this.clientOrderIdStart[index]!;
+    const arena = this.clientOrderIdArena;
+    for (let i = 0; i < length; i++) scratch[i] = arena[start + i]!;
+    return String.fromCharCode.apply(null, scratch);
+  }
+
+  /** Bytes held by the columns and the clientOrderId arena. */
   get bytes(): number {
-    const columns = [this.type, this.accountId, this.assetId, this.amountUnits, this.marketId, this.side, this.orderType];
+    const columns = [this.type, this.accountId, this.assetId, this.amountUnits, this.marketId, this.side, this.orderType, this.clientOrderIdStart];
     const more = [this.timeInForce, this.postOnly, this.priceTicks, this.qtySteps, this.quoteQtyUnits, this.orderId, this.targetIndex, this.code];
-    return [...columns, ...more].reduce((sum, column) => sum + column.byteLength, 0) + this.length * 8;
+    return [...columns, ...more, this.clientOrderIdLength, this.clientOrderIdArena].reduce((sum, column) => sum + column.byteLength, 0);
+  }
+
+  private storeClientOrderId(index: number, clientOrderId: string): void {
+    const length = clientOrderId.length;
+    assert(length <= CLIENT_ORDER_ID_LENGTH_MAX, 'recorded flow: a clientOrderId is at most 36 characters');
+    if (length === 0) return;
+    if (this.clientOrderIdArenaUsed + length > this.clientOrderIdArena.length) {
+      const grown = new Uint8Array(this.clientOrderIdArena.length * 2);
+      grown.set(this.clientOrderIdArena);
+      this.clientOrderIdArena = grown;
+    }
+    const start = this.clientOrderIdArenaUsed;
+    for (let i = 0; i < length; i++) {
+      const code = clientOrderId.charCodeAt(i);
+      assert(code < 0x80, 'recorded flow: clientOrderIds are ASCII');
+      this.clientOrderIdArena[start + i] = code;
+    }
+    this.clientOrderIdStart[index] = start;
+    this.clientOrderIdLength[index] = length;
+    this.clientOrderIdArenaUsed += length;
   }
 
   private store(index: number, command: Readonly<Command>, code: RejectCode): void {
@@ -191,7 +234,7 @@ export class RecordedFlow {
     this.priceTicks[index] = command.priceTicks;
     this.qtySteps[index] = command.qtySteps;
     this.quoteQtyUnits[index] = command.quoteQtyUnits;
-    this.clientOrderId[index] = command.clientOrderId;
+    this.storeClientOrderId(index, command.clientOrderId);
     this.orderId[index] = command.orderId;
     this.code[index] = code;
   }
