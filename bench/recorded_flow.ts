@@ -23,11 +23,9 @@ import { DEFAULT_CORE_LIMITS } from '../src/domain/limits.ts';
 import { defaultMarketSet } from '../src/domain/markets.ts';
 import { RejectCode } from '../src/domain/reject_codes.ts';
 import { FlowGenerator, MIXED_FLOW } from './flows.ts';
+import { CHAR_CODE_SCRATCH } from '../src/domain/ascii.ts';
 
 export const RECORDED_FLOW_SEED = 20_240_601;
-
-/** One array of char codes per clientOrderId length, for String.fromCharCode.apply. */
-const CHAR_CODES: number[][] = Array.from({ length: CLIENT_ORDER_ID_LENGTH_MAX + 1 }, (_, length) => new Array<number>(length).fill(0));
 
 /**
  * MIXED_FLOW with its opening deposits halved: at full scale, 1,000 accounts × 10,000,000 USDT is
@@ -187,7 +185,7 @@ export class RecordedFlow {
   clientOrderIdAt(index: number): string {
     const length = this.clientOrderIdLength[index]!;
     if (length === 0) return '';
-    const scratch = CHAR_CODES[length]!;
+    const scratch = CHAR_CODE_SCRATCH[length]!;
     const start = this.clientOrderIdStart[index]!;
     const arena = this.clientOrderIdArena;
     for (let i = 0; i < length; i++) scratch[i] = arena[start + i]!;

@@ -62,6 +62,7 @@ import {
 import type { CancelRejectEvent, LevelEvent, OrderDoneEvent, TradeEvent } from '../domain/events.ts';
 import { DoneReason } from '../domain/events.ts';
 import { RejectCode } from '../domain/reject_codes.ts';
+import { CHAR_CODE_SCRATCH } from '../domain/ascii.ts';
 
 /** The typed-array views a codec needs; an SpscRing provides them over its data region. */
 export interface SlotViews {
@@ -404,11 +405,6 @@ export function decodeCommand(views: SlotViews, offset: number, into: CommandMes
   command.clientOrderId = readClientOrderId(bytes, offset, command.clientOrderId);
   return into;
 }
-
-/** One scratch array per length, so building the string allocates only the string itself. */
-const CHAR_CODE_SCRATCH: number[][] = Array.from({ length: CLIENT_ORDER_ID_LENGTH_MAX + 1 }, (_, length) =>
-  new Array<number>(length).fill(0),
-);
 
 /**
  * The clientOrderId of a command slot body (length byte 13, ASCII from COMMAND_CLIENT_ORDER_ID_BYTE),

@@ -26,6 +26,7 @@ import { Decoder, encode as msgpackEncode } from '@msgpack/msgpack';
 import { assert } from '../domain/assert.ts';
 import type { Command } from '../domain/commands.ts';
 import { CLIENT_ORDER_ID_LENGTH_MAX, CommandType, OrderType, Side, TimeInForce, createCommand } from '../domain/commands.ts';
+import { CHAR_CODE_SCRATCH } from '../domain/ascii.ts';
 
 /** The largest body the decoder accepts (the largest real one, a place with every field at its maximum, is ~76 bytes). */
 export const RECORD_BODY_BYTES_MAX = 128;
@@ -54,8 +55,6 @@ const ASCII_MAX = 0x7f;
 /** Longer strings (no valid body has one) go to the library. */
 const ASCII_STRING_LENGTH_MAX = CLIENT_ORDER_ID_LENGTH_MAX;
 
-/** One scratch array per string length, so that reading a string allocates only the string. */
-const CHAR_CODE_SCRATCH: number[][] = Array.from({ length: ASCII_STRING_LENGTH_MAX + 1 }, (_, length) => new Array<number>(length).fill(0));
 
 // ---------------------------------------------------------------------------------------------
 // Place flags: side, order type, time in force and post-only packed in one small integer (one
@@ -355,8 +354,6 @@ export class BodyDecoder {
       codes[i] = code;
     }
     this.at = stringEnd;
-    // One call that makes a flat string: appending a character at a time made a new string per
-    // character (and a cons string past 12), several times slower.
     return String.fromCharCode.apply(null, codes);
   }
 
