@@ -56,6 +56,8 @@ assert(SNAPSHOT_HEADER_BYTES === HEADER_CRC_OFFSET + 4, 'snapshot header size ma
 const MAGIC_BYTES = new TextEncoder().encode(SNAPSHOT_MAGIC);
 const SNAPSHOT_NAME_PATTERN = /^(\d{20})\.snap$/;
 export const SNAPSHOT_TEMP_SUFFIX = '.tmp';
+/** Bytes of a snapshot's body written between two fdatasyncs (see writeSnapshotBytes). */
+export const SNAPSHOT_SYNC_CHUNK_BYTES = 1024 * 1024;
 /** Suffix of a snapshot that recovery refused: kept for inspection, never read again. */
 export const SNAPSHOT_REJECTED_SUFFIX = '.rejected';
 /** The largest snapshot this build reads (a sanity bound on bodyBytes, far above real state). */
@@ -146,8 +148,16 @@ export function writeSnapshotBytes(
   const fd = layer.open(temp, 'w');
   try {
     writeFully(layer, fd, header, 0, header.length, 0);
-    writeFully(layer, fd, body, 0, body.length, header.length);
-    layer.fdatasync(fd);
+    // Synced as it is written, a chunk at a time: on ext4 (data=ordered) the WAL's next fdatasync
+    // must wait for whatever data of this file is dirty when it commits the journal, so one sync of
+    // the whole body made the WAL's fsyncs stall up to ~10 ms (a 17 MB snapshot, measured here)
+    // against ~6 ms in chunks of SNAPSHOT_SYNC_CHUNK_BYTES, and acknowledgements wait on those fsyncs.
+    for (let at = 0; at < body.length; at += SNAPSHOT_SYNC_CHUNK_BYTES) {
+      const length = Math.min(SNAPSHOT_SYNC_CHUNK_BYTES, body.length - at);
+      writeFully(layer, fd, body, at, length, header.length + at);
+      layer.fdatasync(fd);
+    }
+    if (body.length === 0) layer.fdatasync(fd);
   } catch (error) {
     closeAfterError(layer, fd);
     throw error;

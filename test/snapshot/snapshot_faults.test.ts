@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { RecoveryError } from '../../src/snapshot/recover_state.ts';
 import { removeSnapshotLeftovers } from '../../src/snapshot/retention.ts';
-import { SNAPSHOT_HEADER_BYTES, readSnapshotFile, snapshotDirectory, writeSnapshotFile } from '../../src/snapshot/snapshot_file.ts';
+import { SNAPSHOT_HEADER_BYTES, SNAPSHOT_SYNC_CHUNK_BYTES, readSnapshotFile, snapshotDirectory, writeSnapshotBytes, writeSnapshotFile } from '../../src/snapshot/snapshot_file.ts';
+import type { FileLayer } from '../../src/wal/file_layer.ts';
+import { nodeFileLayer } from '../../src/wal/file_layer.ts';
 import { flipBit, recover, recordingLog, removeDir, snapshotFiles, takeSnapshotsAt, tempDir, writeLog } from './support.ts';
 
 const OLDER = '00000000000000004000.snap';
@@ -175,5 +177,42 @@ describe('a snapshot that is not of this log', () => {
     expect(() => recover(dataDir, { mode: 'recover' })).toThrow(/WAL is empty but snapshots up to seq 8000 exist/);
     // A refused start sets nothing aside: the next start refuses the same way.
     expect(snapshotFiles(dataDir)).toEqual([OLDER, NEWER]);
+  });
+});
+
+describe('writing a snapshot', () => {
+  it('syncs its body a chunk at a time (so the WAL never waits on a whole snapshot), then renames it into place', () => {
+    const dir = tempDir();
+    copies.push(dir);
+    const events: string[] = [];
+    const layer: FileLayer = {
+      ...nodeFileLayer,
+      write: (fd, buffer, offset, length, position) => {
+        events.push(`write ${position} ${length}`);
+        return nodeFileLayer.write(fd, buffer, offset, length, position);
+      },
+      fdatasync: (fd) => {
+        events.push('fdatasync');
+        nodeFileLayer.fdatasync(fd);
+      },
+      rename: (from, to) => {
+        events.push(`rename ${path.basename(from)}`);
+        nodeFileLayer.rename(from, to);
+      },
+    };
+    const body = new Uint8Array(2 * SNAPSHOT_SYNC_CHUNK_BYTES + 12_345).map((_, i) => i % 251);
+    const written = writeSnapshotBytes(dir, 42, body, 7, 'ab'.repeat(32), layer);
+    const h = SNAPSHOT_HEADER_BYTES;
+    expect(events).toEqual([
+      `write 0 ${h}`,
+      `write ${h} ${SNAPSHOT_SYNC_CHUNK_BYTES}`,
+      'fdatasync',
+      `write ${h + SNAPSHOT_SYNC_CHUNK_BYTES} ${SNAPSHOT_SYNC_CHUNK_BYTES}`,
+      'fdatasync',
+      `write ${h + 2 * SNAPSHOT_SYNC_CHUNK_BYTES} 12345`,
+      'fdatasync',
+      `rename ${path.basename(written.file)}.tmp`,
+    ]);
+    expect(fs.readFileSync(written.file).subarray(h)).toEqual(Buffer.from(body));
   });
 });
