@@ -43,7 +43,7 @@ import { recoverWal } from '../wal/recovery.ts';
 import { listSegments, walDirectory } from '../wal/segment_file.ts';
 import { WalReadThread } from '../wal/wal_read_thread.ts';
 import type { ScanFunction, SnapshotChainPoint, TornTail } from '../wal/wal_reader.ts';
-import { SnapshotMismatchError, readRecords, scanWal } from '../wal/wal_reader.ts';
+import { SnapshotMismatchError, readRecords } from '../wal/wal_reader.ts';
 import { marketsFingerprint } from './snapshot_codec.ts';
 import type { LoadedSnapshotFile, SnapshotName } from './snapshot_file.ts';
 import { listSnapshots, readSnapshotFile, setSnapshotAside, snapshotDirectory } from './snapshot_file.ts';

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvariantError } from '../../src/domain/assert.ts';
 import type { Command } from '../../src/domain/commands.ts';
-import { CommandType, OrderType, Side, TimeInForce, createCommand } from '../../src/domain/commands.ts';
+import { CommandType, OrderType, Side, TimeInForce } from '../../src/domain/commands.ts';
 import type { CancelRejectEvent, LevelEvent, OrderDoneEvent, TradeEvent } from '../../src/domain/events.ts';
 import { DoneReason } from '../../src/domain/events.ts';
 import { RejectCode } from '../../src/domain/reject_codes.ts';
