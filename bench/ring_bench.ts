@@ -10,7 +10,6 @@
  *
  * Run alone: node --import tsx bench/ring_bench.ts [--quick]
  */
-import { once } from 'node:events';
 import { isMainThread, Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { createTradeEvent, decodeTrade, MESSAGE_SLOT_BYTES } from '../src/ring/messages.ts';

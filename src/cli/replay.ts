@@ -19,7 +19,7 @@ import { InvariantError } from '../domain/assert.ts';
 import { CommandType } from '../domain/commands.ts';
 import type { Command } from '../domain/commands.ts';
 import { DEFAULT_CORE_LIMITS } from '../domain/limits.ts';
-import { MarketConfigError, defaultMarketSet, parseMarketSetJson } from '../domain/markets.ts';
+import { defaultMarketSet, parseMarketSetJson } from '../domain/markets.ts';
 import type { MarketSet } from '../domain/markets.ts';
 import { RecoveryError, recoverState } from '../snapshot/recover_state.ts';
 import type { RecoveryLog, StateRecovery } from '../snapshot/recover_state.ts';

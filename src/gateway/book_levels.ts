@@ -8,7 +8,7 @@
  * cheap for the books an exchange sees (activity concentrates near the top). The number of levels
  * is bounded by the open orders, which the core bounds (ordersOpenMax).
  */
-import { assert, invariantBroken } from '../domain/assert.ts';
+import { invariantBroken } from '../domain/assert.ts';
 
 export class BookLevels {
   /** Sort keys, ascending: the price for asks, minus the price for bids, so index 0 is the best. */

@@ -5,7 +5,7 @@
  * request may carry more decimals as long as they are zeros ("65000.10" and "65000.1" are the same
  * price on a 0.01 tick). Parsing is exact (domain/fixed_point.ts); no floating point touches money.
  */
-import { assert, invariantBroken } from '../domain/assert.ts';
+import { invariantBroken } from '../domain/assert.ts';
 import type { ParseResult } from '../domain/fixed_point.ts';
 import { formatUnits, parseUnits, pow10 } from '../domain/fixed_point.ts';
 import type { Asset, Market } from '../domain/markets.ts';

@@ -3,7 +3,7 @@
  * allocated once, that overwrites its oldest entry when full. Columns are typed arrays, so
  * recording a trade allocates nothing.
  */
-import { assert, invariantBroken } from '../domain/assert.ts';
+import { invariantBroken } from '../domain/assert.ts';
 import type { Side } from '../domain/commands.ts';
 
 export interface TradeRecord {

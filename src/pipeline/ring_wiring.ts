@@ -6,7 +6,7 @@
  * Every ring knows the thread that produces into it and the thread that consumes it, so either
  * side can ring the other's doorbell.
  */
-import { assert, invariantBroken } from '../domain/assert.ts';
+import { invariantBroken } from '../domain/assert.ts';
 import { Doorbell } from '../ring/doorbell.ts';
 import { MESSAGE_SLOT_BYTES } from '../ring/messages.ts';
 import { Inbox, Outbox } from '../ring/ring_endpoints.ts';

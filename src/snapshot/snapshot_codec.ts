@@ -33,7 +33,6 @@ import type { LedgerOrderState } from '../settlement/ledger.ts';
 import type { WalRecordPosition } from '../wal/wal_reader.ts';
 import type { EncodedTable } from './columns.ts';
 import {
-  SnapshotFormatError,
   TableReader,
   TableWriter,
   checkFormat,
